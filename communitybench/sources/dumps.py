@@ -1,0 +1,262 @@
+"""Dump ingestion: Pushshift / Arctic Shift NDJSON (plain, .gz, .zst) into raw observations.
+
+Each batch of lines is parsed by DuckDB's JSON functions (vectorised), classified into comments,
+submissions or quarantine, and committed together with the file's checkpoint, so an interrupted
+ingest resumes at the next line and re-ingesting a finished file adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from tqdm import tqdm
+
+from communitybench.sources.lines import LineBatch, iter_line_batches, open_decompressed
+from warehouse import ensure_tables, set_variables
+
+INGEST_VERSION = "ingest_v1"
+QUARANTINE_TEXT_CHARS = 2_000
+SQL_DIR = Path(__file__).with_name("sql")
+
+
+@dataclass
+class FileReport:
+    """What one file contributed."""
+
+    path: str
+    file_key: str
+    skipped: bool = False
+    resumed_from: int = 0
+    lines_read: int = 0
+    submissions: int = 0
+    comments: int = 0
+    filtered: int = 0
+    quarantined: Counter = field(default_factory=Counter)
+
+
+def file_key(path: Path) -> str:
+    """Content key: sha256 over the size and the first and last MiB (cheap for huge dumps)."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as handle:
+        digest.update(handle.read(1 << 20))
+        if size > 2 << 20:
+            handle.seek(size - (1 << 20))
+            digest.update(handle.read(1 << 20))
+    return digest.hexdigest()
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    run_id: str,
+    subreddits: list[str],
+    date_from: date | None,
+    date_to: date | None,
+    batch_lines: int,
+    max_line_bytes: int,
+    progress: bool = True,
+) -> FileReport:
+    """Ingest one dump file (resuming from its checkpoint); return its report."""
+    ensure_tables(con, layer="raw")
+    path = Path(path)
+    key = file_key(path)
+    report = FileReport(path=str(path), file_key=key)
+    done = con.execute(
+        "select lines_done, completed from ingest_files where file_key = ?", [key]
+    ).fetchone()
+    if done and done[1]:
+        report.skipped = True
+        return report
+    report.resumed_from = done[0] if done else 0
+    _checkpoint(con, key, path, report.resumed_from, completed=False)
+    params = _filter_params(subreddits, date_from, date_to, path)
+    stream, counter = open_decompressed(path)
+    params["array_lines"] = _is_json_array(open_decompressed(path)[0])
+    size = path.stat().st_size
+    bar = tqdm(total=size, unit="B", unit_scale=True, desc=path.name, disable=not progress)
+    with stream:
+        for batch in iter_line_batches(
+            stream,
+            batch_lines=batch_lines,
+            max_line_bytes=max_line_bytes,
+            skip_lines=report.resumed_from,
+        ):
+            _load_batch(con, batch, key=key, path=path, run_id=run_id, params=params, report=report)
+            bar.update(counter.consumed - bar.n)
+    bar.close()
+    last = max(report.resumed_from, _last_line(con, key, report))
+    _checkpoint(con, key, path, last, completed=True)
+    return report
+
+
+def _is_json_array(stream) -> bool:
+    """A file whose first non-blank byte is '[' is a JSON array written one record per line."""
+    with stream:
+        head = stream.read(4096).lstrip()
+    return head.startswith(b"[")
+
+
+def _last_line(con, key: str, report: FileReport) -> int:
+    row = con.execute("select lines_done from ingest_files where file_key = ?", [key]).fetchone()
+    return row[0] if row else report.lines_read
+
+
+def _filter_params(subreddits, date_from, date_to, path: Path) -> dict:
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
+    to_ts = lambda d: None if d is None else datetime(d.year, d.month, d.day)  # noqa: E731
+    return {
+        "subreddits": [s.lower() for s in subreddits],
+        "date_from": to_ts(date_from),
+        "date_to": to_ts(date_to),
+        "fallback_retrieved": mtime,
+    }
+
+
+def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> None:
+    """Parse, classify and commit one batch together with the file checkpoint."""
+    lines = pa.table(
+        {
+            "line_no": pa.array(batch.line_numbers, pa.int64()),
+            "line": pa.array(batch.lines, pa.string()),
+        }
+    )
+    last_line = batch.first_line - 1 + _batch_span(batch)
+    con.execute("begin transaction")
+    try:
+        con.register("_batch", lines)
+        variables = {
+            **params,
+            "file_key": key,
+            "source_file": path.name,
+            "source_path": str(path),
+            "run_id": run_id,
+        }
+        set_variables(con, variables)
+        con.execute(_sql("parse_batch.sql"))
+        sub = con.execute(_sql("insert_submissions.sql")).fetchone()[0]
+        com = con.execute(_sql("insert_comments.sql")).fetchone()[0]
+        reasons = con.execute(_sql("insert_quarantine.sql")).fetchall()
+        _quarantine_rejected(con, batch.rejected, key=key, path=path, run_id=run_id)
+        _checkpoint(con, key, path, last_line, completed=False)
+        filtered = con.execute("select count(*) from _parsed where reason is null").fetchone()[0]
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_batch")
+    report.lines_read += len(batch.lines) + len(batch.rejected)
+    report.submissions += sub
+    report.comments += com
+    report.filtered += filtered - sub - com
+    for reason, count in reasons:
+        report.quarantined[reason] += count
+    for _, reason, _ in batch.rejected:
+        report.quarantined[reason] += 1
+
+
+def _batch_span(batch: LineBatch) -> int:
+    numbers = batch.line_numbers + [n for n, _, _ in batch.rejected]
+    return (max(numbers) - batch.first_line + 1) if numbers else 0
+
+
+def _quarantine_rejected(con, rejected, *, key, path, run_id) -> None:
+    if not rejected:
+        return
+    rows = [
+        (
+            key,
+            str(path),
+            number,
+            reason,
+            raw[: QUARANTINE_TEXT_CHARS * 4]
+            .decode("utf-8", "replace")
+            .replace("\x00", "\\0")[:QUARANTINE_TEXT_CHARS],
+            len(raw),
+            run_id,
+        )
+        for number, reason, raw in rejected
+    ]
+    con.executemany("insert into quarantine values (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _checkpoint(con, key: str, path: Path, lines_done: int, *, completed: bool) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute("delete from ingest_files where file_key = ?", [key])
+    con.execute(
+        "insert into ingest_files values (?, ?, ?, ?, ?, ?)",
+        [key, path.name, path.stat().st_size, lines_done, completed, now],
+    )
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def new_run_id(paths: list[Path]) -> str:
+    """Ingest run id: UTC start time plus a short hash of the inputs."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    digest = hashlib.sha256("\n".join(sorted(map(str, paths))).encode()).hexdigest()[:8]
+    return f"ingest-{stamp}-{digest}-{os.getpid()}"
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    *,
+    subreddits: list[str] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
+    batch_lines: int = 100_000,
+    max_line_bytes: int = 1_000_000,
+    progress: bool = True,
+) -> list[FileReport]:
+    """Ingest several files as one run recorded in ``ingest_runs``; return per-file reports."""
+    ensure_tables(con, layer="raw")
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"dump file(s) not found: {', '.join(missing)}")
+    run_id = new_run_id(list(paths))
+    started = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "insert into ingest_runs values (?, ?, null, ?, 0, 0, 0, 0, 0)",
+        [run_id, started, [str(p) for p in paths]],
+    )
+    reports = []
+    for path in paths:
+        reports.append(
+            ingest_file(
+                con,
+                Path(path),
+                run_id=run_id,
+                subreddits=list(subreddits),
+                date_from=date_from,
+                date_to=date_to,
+                batch_lines=batch_lines,
+                max_line_bytes=max_line_bytes,
+                progress=progress,
+            )
+        )
+    con.execute(
+        """update ingest_runs set finished_at = ?, lines_read = ?, submissions_loaded = ?,
+        comments_loaded = ?, filtered = ?, quarantined = ? where ingest_run_id = ?""",
+        [
+            datetime.now(UTC).replace(tzinfo=None),
+            sum(r.lines_read for r in reports),
+            sum(r.submissions for r in reports),
+            sum(r.comments for r in reports),
+            sum(r.filtered for r in reports),
+            sum(sum(r.quarantined.values()) for r in reports),
+            run_id,
+        ],
+    )
+    return reports

@@ -1,0 +1,63 @@
+"""Flows that bring source data into the warehouse: dumps (and the demo forum) → raw → staging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+
+from communitybench import stages
+from communitybench.config import BuildConfig
+
+
+@task(name="generate_demo_forum")
+def generate_demo_forum(out_dir: Path, *, seed: int, scale: float, months: int) -> dict:
+    """Write the deterministic demo forum (Pushshift-format dumps + truth.json)."""
+    from communitybench.demo_forum import write_demo_forum
+
+    return write_demo_forum(out_dir, seed=seed, scale=scale, months=months, progress=True)
+
+
+@task(name="ingest_dump_files")
+def ingest_dump_files(warehouse_path: Path, paths: list[Path], **kwargs) -> dict:
+    """Append dump lines to raw tables; quarantine bad lines."""
+    return stages.run_ingest(warehouse_path, paths, **kwargs)
+
+
+@task(name="build_staging")
+def build_staging(warehouse_path: Path, **kwargs) -> dict:
+    """Rebuild the staging tables with drop reasons."""
+    return stages.run_staging(warehouse_path, **kwargs)
+
+
+def dump_paths(config: BuildConfig) -> list[Path]:
+    """The dump files a config names (the demo forum's files for kind = demo)."""
+    if config.source.kind == "demo":
+        out = config.resolve(config.source.demo.out_dir)
+        return sorted(out.glob("RS_*.zst")) + sorted(out.glob("RC_*.zst"))
+    return [config.resolve(p) for p in config.source.dumps]
+
+
+def ingest_kwargs(config: BuildConfig) -> dict:
+    """Unpack [filters] and [ingest] into run_ingest keyword arguments."""
+    return {
+        "subreddits": config.filters.subreddits,
+        "date_from": config.filters.date_from,
+        "date_to": config.filters.date_to,
+        "batch_lines": config.ingest.batch_lines,
+        "max_line_bytes": config.ingest.max_line_bytes,
+    }
+
+
+@flow(name="ingest", log_prints=True)
+def ingest(config: BuildConfig, warehouse_path: Path, paths: list[Path] | None = None) -> dict:
+    """Source → raw → staging for dump files (or the demo forum)."""
+    if config.source.kind == "demo" and not paths:
+        demo = config.source.demo
+        generate_demo_forum(
+            config.resolve(demo.out_dir), seed=demo.seed, scale=demo.scale, months=demo.months
+        )
+    files = paths or dump_paths(config)
+    ingested = ingest_dump_files(warehouse_path, files, **ingest_kwargs(config))
+    staged = build_staging(warehouse_path, **stages.staging_kwargs(config.clean))
+    return {"ingest": ingested, "staging": staged}

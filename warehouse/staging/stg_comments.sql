@@ -1,0 +1,121 @@
+-- One row per comment from the append-only observations in raw_comments.
+-- Parameters (getvariable): min_chars, max_chars, bot_names, bot_pattern, bot_allow, repeat_threads.
+with
+
+observations as (
+    select
+        *,
+        row_number() over (
+            partition by id order by retrieved_at desc, source_line desc nulls last, obs_id desc
+        ) as recency,
+    from raw_comments
+),
+
+latest as (
+    select * from observations where recency = 1
+),
+
+-- the latest observation that still had content: deletion never erases history
+with_content as (
+    select
+        id,
+        arg_max(body, retrieved_at) as body,
+        arg_max(nullif(author, '[deleted]'), retrieved_at) as author,
+    from observations
+    where status = 'ok'
+    group by id
+),
+
+-- deletions are irreversible on Reddit: a later 'ok' copy (a stale mirror) does not undo one
+last_gone as (
+    select id, arg_max(status, retrieved_at) as status,
+    from observations
+    where status <> 'ok'
+    group by id
+),
+
+history as (
+    select
+        id,
+        count(*) as n_observations,
+        min(retrieved_at) as first_retrieved_at,
+        max(retrieved_at) as last_retrieved_at,
+        min(created_utc) as created_utc,
+    from observations
+    group by id
+),
+
+comments as (
+    select
+        latest.id,
+        latest.link_id,
+        latest.parent_id,
+        coalesce(latest.parent_id like 't3_%', false) as is_top_level,
+        lower(latest.subreddit) as subreddit,
+        with_content.author,
+        with_content.body,
+        md5(with_content.body) as body_hash,
+        lower(regexp_replace(with_content.body, '[^A-Za-z0-9]+', '', 'g')) as body_norm,
+        latest.score,
+        latest.ups,
+        latest.downs,
+        history.created_utc,
+        latest.distinguished,
+        coalesce(latest.stickied, false) as stickied,
+        coalesce(last_gone.status, 'ok') as status,
+        history.n_observations,
+        history.first_retrieved_at,
+        history.last_retrieved_at,
+        latest.source,
+    from latest
+    inner join history on history.id = latest.id
+    left join with_content on with_content.id = latest.id
+    left join last_gone on last_gone.id = latest.id
+),
+
+-- spam bots: one identical body posted in many different threads
+repeaters as (
+    select distinct author
+    from comments
+    where author is not null and status = 'ok'
+    group by author, body_hash
+    having count(distinct link_id) >= getvariable('repeat_threads')
+),
+
+ranked as (
+    select
+        comments.*,
+        repeaters.author is not null as is_repeater,
+        row_number() over (
+            partition by comments.author, comments.link_id, comments.body_hash
+            order by comments.created_utc, comments.id
+        ) as copy_rank,
+        row_number() over (
+            partition by comments.author, comments.link_id, comments.body_norm
+            order by comments.created_utc, comments.id
+        ) as near_copy_rank,
+    from comments
+    left join repeaters on repeaters.author = comments.author
+),
+
+final as (
+    select
+        *,
+        case
+            when status = 'deleted' then 'deleted'
+            when status = 'removed' then 'removed'
+            when list_contains(getvariable('bot_names'), author) then 'bot'
+            when regexp_matches(author, getvariable('bot_pattern'))
+                and not list_contains(getvariable('bot_allow'), author) then 'bot'
+            when is_repeater then 'bot'
+            when distinguished in ('moderator', 'admin') then 'moderator'
+            when stickied then 'stickied'
+            when body is null or length(trim(body)) < getvariable('min_chars') then 'too_short'
+            when length(body) > getvariable('max_chars') then 'too_long'
+            when body_hash is not null and copy_rank > 1 then 'duplicate'
+            when body_norm <> '' and near_copy_rank > 1 then 'near_duplicate'
+        end as drop_reason,
+    from ranked
+)
+
+select * exclude (body_norm, is_repeater, copy_rank, near_copy_rank) from final
