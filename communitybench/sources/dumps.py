@@ -18,7 +18,12 @@ import duckdb
 import pyarrow as pa
 from tqdm import tqdm
 
-from communitybench.sources.lines import LineBatch, iter_line_batches, open_decompressed
+from communitybench.sources.lines import (
+    LineBatch,
+    iter_line_batches,
+    open_decompressed,
+    prefetch,
+)
 from warehouse import ensure_tables, set_variables
 
 INGEST_VERSION = "ingest_v1"
@@ -84,12 +89,13 @@ def ingest_file(
     size = path.stat().st_size
     bar = tqdm(total=size, unit="B", unit_scale=True, desc=path.name, disable=not progress)
     with stream:
-        for batch in iter_line_batches(
+        batches = iter_line_batches(
             stream,
             batch_lines=batch_lines,
             max_line_bytes=max_line_bytes,
             skip_lines=report.resumed_from,
-        ):
+        )
+        for batch in prefetch(batches):
             _load_batch(con, batch, key=key, path=path, run_id=run_id, params=params, report=report)
             bar.update(counter.consumed - bar.n)
     bar.close()
@@ -122,51 +128,54 @@ def _filter_params(subreddits, date_from, date_to, path: Path) -> dict:
 
 
 def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> None:
-    """Parse, classify and commit one batch together with the file checkpoint."""
-    lines = pa.table(
-        {
-            "line_no": pa.array(batch.line_numbers, pa.int64()),
-            "line": pa.array(batch.lines, pa.string()),
-        }
-    )
-    last_line = batch.first_line - 1 + _batch_span(batch)
-    con.execute("begin transaction")
+    """Parse and classify one batch, then commit its rows together with the file checkpoint."""
+    con.register("_batch", pa.table({"line_no": batch.line_numbers, "line": batch.lines}))
     try:
-        con.register("_batch", lines)
-        variables = {
-            **params,
-            "file_key": key,
-            "source_file": path.name,
-            "source_path": str(path),
-            "run_id": run_id,
-        }
-        set_variables(con, variables)
-        con.execute(_sql("parse_batch.sql"))
-        sub = con.execute(_sql("insert_submissions.sql")).fetchone()[0]
-        com = con.execute(_sql("insert_comments.sql")).fetchone()[0]
-        reasons = con.execute(_sql("insert_quarantine.sql")).fetchall()
-        _quarantine_rejected(con, batch.rejected, key=key, path=path, run_id=run_id)
-        _checkpoint(con, key, path, last_line, completed=False)
-        filtered = con.execute("select count(*) from _parsed where reason is null").fetchone()[0]
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        set_variables(
+            con,
+            {**params, "file_key": key, "source_file": path.name, "source_path": str(path),
+             "run_id": run_id},
+        )
+        _parse(con)
+        counts = _commit_batch(con, batch, key=key, path=path, run_id=run_id)
     finally:
         con.unregister("_batch")
-    report.lines_read += len(batch.lines) + len(batch.rejected)
+    sub, com, valid, reasons = counts
+    report.lines_read += batch.size
     report.submissions += sub
     report.comments += com
-    report.filtered += filtered - sub - com
+    report.filtered += valid - sub - com
     for reason, count in reasons:
         report.quarantined[reason] += count
     for _, reason, _ in batch.rejected:
         report.quarantined[reason] += 1
 
 
-def _batch_span(batch: LineBatch) -> int:
-    numbers = batch.line_numbers + [n for n, _, _ in batch.rejected]
-    return (max(numbers) - batch.first_line + 1) if numbers else 0
+def _commit_batch(con, batch: LineBatch, *, key, path, run_id) -> tuple:
+    """One transaction: raw rows, quarantine rows and the checkpoint land together or not."""
+    con.execute("begin transaction")
+    try:
+        sub = con.execute(_sql("insert_submissions.sql")).fetchone()[0]
+        com = con.execute(_sql("insert_comments.sql")).fetchone()[0]
+        reasons = con.execute(_sql("insert_quarantine.sql")).fetchall()
+        _quarantine_rejected(con, batch.rejected, key=key, path=path, run_id=run_id)
+        _checkpoint(con, key, path, batch.last_line, completed=False)
+        valid = con.execute("select count(*) from _parsed where reason is null").fetchone()[0]
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return sub, com, valid, reasons
+
+
+def _parse(con) -> None:
+    """Parse optimistically (one JSON parse per line); on malformed JSON, again with json_valid."""
+    con.execute("set variable validate = false")
+    try:
+        con.execute(_sql("parse_batch.sql"))
+    except duckdb.InvalidInputException:
+        con.execute("set variable validate = true")
+        con.execute(_sql("parse_batch.sql"))
 
 
 def _quarantine_rejected(con, rejected, *, key, path, run_id) -> None:
@@ -216,7 +225,7 @@ def ingest_paths(
     subreddits: list[str] = (),
     date_from: date | None = None,
     date_to: date | None = None,
-    batch_lines: int = 100_000,
+    batch_lines: int = 250_000,
     max_line_bytes: int = 1_000_000,
     progress: bool = True,
 ) -> list[FileReport]:
