@@ -13,7 +13,7 @@ setup: ## create .venv and install the project with dev extras
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip uv || true
 	if $(VENV)/bin/uv --version >/dev/null 2>&1; then \
-	  $(VENV)/bin/uv pip install --python $(PY) $(FIND_LINKS) -e '.[dev]'; \
+	  $(VENV)/bin/uv pip install --compile-bytecode --python $(PY) $(FIND_LINKS) -e '.[dev]'; \
 	else \
 	  $(PY) -m pip install -e '.[dev]'; \
 	fi

@@ -36,11 +36,21 @@ def write_dump(path: Path, rows: int, seed: int = 1) -> None:
         for i in range(rows):
             body = " ".join(rng.choices(WORDS, k=rng.randint(8, 60)))
             row = {
-                "id": f"b{i:07x}", "link_id": f"t3_s{i // 50}", "parent_id": f"t3_s{i // 50}",
-                "subreddit": f"sub{i % 7}", "author": f"user{rng.randint(0, 50000)}",
-                "body": body, "score": rng.randint(-5, 500), "ups": 1, "downs": 0,
-                "created_utc": 1420070400 + i, "retrieved_on": 1425124282,
-                "distinguished": None, "stickied": False, "gilded": 0, "controversiality": 0,
+                "id": f"b{i:07x}",
+                "link_id": f"t3_s{i // 50}",
+                "parent_id": f"t3_s{i // 50}",
+                "subreddit": f"sub{i % 7}",
+                "author": f"user{rng.randint(0, 50000)}",
+                "body": body,
+                "score": rng.randint(-5, 500),
+                "ups": 1,
+                "downs": 0,
+                "created_utc": 1420070400 + i,
+                "retrieved_on": 1425124282,
+                "distinguished": None,
+                "stickied": False,
+                "gilded": 0,
+                "controversiality": 0,
             }
             out.write((json.dumps(row, separators=(",", ":")) + "\n").encode())
 
@@ -48,8 +58,14 @@ def write_dump(path: Path, rows: int, seed: int = 1) -> None:
 def time_project(path: Path, wh: Path) -> float:
     start = time.perf_counter()
     stages.run_ingest(
-        wh, [path], subreddits=[], date_from=None, date_to=None,
-        batch_lines=250_000, max_line_bytes=1_000_000, progress=False,
+        wh,
+        [path],
+        subreddits=[],
+        date_from=None,
+        date_to=None,
+        batch_lines=250_000,
+        max_line_bytes=1_000_000,
+        progress=False,
     )
     return time.perf_counter() - start
 

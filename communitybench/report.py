@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -10,14 +12,14 @@ def ingest_table(summary: dict) -> Table:
     """Per-file read / loaded / filtered / quarantined-by-reason counts."""
     table = Table(title=f"ingest ({summary['version']})")
     for name in ("file", "lines read", "submissions", "comments", "filtered", "quarantined"):
-        table.add_column(name, justify="left" if name == "file" else "right")
+        table.add_column(name, justify="left" if name == "file" else "right", overflow="fold")
     for row in summary["files"]:
         if row["skipped"]:
-            table.add_row(row["path"], "already ingested", "-", "-", "-", "-")
+            table.add_row(Path(row["path"]).name, "already ingested", "-", "-", "-", "-")
             continue
-        reasons = ", ".join(f"{k}={v}" for k, v in row["quarantined"].items()) or "0"
+        reasons = "\n".join(f"{k}={v}" for k, v in row["quarantined"].items()) or "0"
         table.add_row(
-            row["path"],
+            Path(row["path"]).name,
             f"{row['lines_read']:,}",
             f"{row['submissions']:,}",
             f"{row['comments']:,}",
@@ -35,7 +37,7 @@ def staging_table(summary: dict) -> Table:
             name, justify="left" if name in ("table", "dropped by reason") else "right"
         )
     for name, row in summary["tables"].items():
-        drops = ", ".join(f"{k}={v}" for k, v in row["dropped"].items()) or "-"
+        drops = "\n".join(f"{k}={v}" for k, v in row["dropped"].items()) or "-"
         table.add_row(name, f"{row['rows']:,}", f"{row['kept']:,}", drops)
     return table
 

@@ -133,8 +133,13 @@ def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> 
     try:
         set_variables(
             con,
-            {**params, "file_key": key, "source_file": path.name, "source_path": str(path),
-             "run_id": run_id},
+            {
+                **params,
+                "file_key": key,
+                "source_file": path.name,
+                "source_path": str(path),
+                "run_id": run_id,
+            },
         )
         _parse(con)
         counts = _commit_batch(con, batch, key=key, path=path, run_id=run_id)

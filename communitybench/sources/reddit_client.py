@@ -231,7 +231,7 @@ def check_user_agent(user_agent: str) -> None:
             "'python:communitybench:0.1 (by u/yourname)'"
         )
     if "u/" not in text:
-        log.warning("the Reddit user agent %r names no account; Reddit asks for '(by u/name)'", text)
+        log.warning("the Reddit user agent %r names no account; add '(by u/name)'", text)
 
 
 def make_reddit(

@@ -1,0 +1,44 @@
+"""Build config loading: defaults, overrides, and one clear message per bad key."""
+
+from __future__ import annotations
+
+import pytest
+
+from communitybench.config import ConfigError, load_config
+from communitybench.env import PROJECT_ROOT
+
+
+def test_demo_config_loads_with_documented_values():
+    config = load_config(PROJECT_ROOT / "configs" / "demo.toml")
+    assert config.name == "demo"
+    assert config.source.kind == "demo" and config.source.demo.seed == 7
+    assert config.resolve(config.source.demo.out_dir) == PROJECT_ROOT / "data" / "demo"
+    assert len(config.config_hash()) == 64
+
+
+def test_invalid_values_and_unknown_keys_are_named(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[clean]\nmin_chars = "many"\nbot_patern = "x"\n[source]\nkind = "ftp"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "clean.min_chars" in message and "'many'" in message
+    assert "clean.bot_patern: unknown key" in message
+    assert "source.kind" in message and "'ftp'" in message
+
+
+def test_bad_regex_and_bad_toml(tmp_path):
+    path = tmp_path / "re.toml"
+    path.write_text('[clean]\nbot_pattern = "(unclosed"\n')
+    with pytest.raises(ConfigError, match="clean.bot_pattern: .*not a valid regular expression"):
+        load_config(path)
+    path.write_text("[clean\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path)
+
+
+def test_config_hash_changes_with_settings(tmp_path):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text("[clean]\nmin_chars = 20\n")
+    b.write_text("[clean]\nmin_chars = 21\n")
+    assert load_config(a).config_hash() != load_config(b).config_hash()
