@@ -57,7 +57,7 @@ def main(
         typer.Option(
             "--warehouse",
             "-w",
-            help="DuckDB file [default: $COMMUNITYBENCH_WAREHOUSE or warehouse/communitybench.duckdb]",
+            help="DuckDB file [default: $COMMUNITYBENCH_WAREHOUSE or warehouse/...duckdb]",
         ),
     ] = None,
 ) -> None:

@@ -44,7 +44,7 @@ class FilterConfig(_Section):
 
 
 class IngestConfig(_Section):
-    batch_lines: int = Field(100_000, ge=1_000)
+    batch_lines: int = Field(250_000, ge=1_000)
     max_line_bytes: int = Field(1_000_000, ge=1_000)
 
 
@@ -104,6 +104,48 @@ class CommunitiesConfig(_Section):
     match_min_jaccard: float = Field(0.3, ge=0, le=1)
 
 
+class ProfilesConfig(_Section):
+    """Community profiles: representative texts, extractive fallback, LLM call policy."""
+
+    n_central: int = Field(8, ge=1)  # texts closest to the centroid
+    n_diverse: int = Field(4, ge=0)  # plus diverse ones (farthest-point sampling)
+    n_terms: int = Field(12, ge=1)  # distinctive c-TF-IDF terms
+    n_quotes: int = Field(3, ge=0)  # representative quotes in extractive profiles
+    max_text_chars: int = Field(600, ge=50)  # per text in the LLM prompt
+    max_tone_texts: int = Field(2000, ge=10)  # texts per community for tone statistics
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_max_tokens: int = Field(700, ge=50)
+    llm_concurrency: int = Field(4, ge=1)
+    llm_max_retries: int = Field(3, ge=0)
+    llm_backoff_s: float = Field(1.0, ge=0)
+    llm_backoff_max_s: float = Field(30.0, ge=0)
+    llm_timeout_s: float = Field(60.0, gt=0)
+
+
+class TasksConfig(_Section):
+    """Thread ownership, option sets, distributions and the four task tables."""
+
+    own_share: float = Field(0.5, gt=0, le=1)
+    own_min: int = Field(3, ge=1)
+    k: int = Field(4, ge=3, le=5)
+    k_min: int = Field(3, ge=3, le=5)
+    option_window_hours: float = Field(6.0, gt=0)  # early-comment guard
+    max_pool: int = Field(10, ge=3, le=16)
+    w_semantic: float = Field(1.0, ge=0)
+    w_affect: float = Field(1.0, ge=0)
+    w_popularity: float = Field(1.0, ge=0)
+    a0: float = Field(1.0, gt=0)
+    b0: float = Field(1.0, gt=0)
+    updown_sources: list[str] = ["stackexchange"]
+    min_votes: int = Field(5, ge=0)
+    dp_max_share: float = Field(0.95, gt=0, le=1)
+    pi_margin: float = Field(0.1, ge=0, le=1)
+    ccg_references: int = Field(3, ge=1)
+    ci_candidates: int = Field(4, ge=2)
+    ci_hard: int = Field(2, ge=0)
+    seed: int = 0
+
+
 class ConfigSections(_Section):
     """All sections; later stages add theirs here."""
 
@@ -115,6 +157,8 @@ class ConfigSections(_Section):
     embed: EmbedConfig = EmbedConfig()
     members: MembersConfig = MembersConfig()
     communities: CommunitiesConfig = CommunitiesConfig()
+    profiles: ProfilesConfig = ProfilesConfig()
+    tasks: TasksConfig = TasksConfig()
 
 
 class BuildConfig(ConfigSections):
