@@ -72,6 +72,9 @@ def ingest_file(
 ) -> FileReport:
     """Ingest one dump file (resuming from its checkpoint); return its report."""
     ensure_tables(con, layer="raw")
+    # raw rows carry source_line; insertion order need not be kept, which lets DuckDB insert
+    # in parallel
+    con.execute("set preserve_insertion_order = false")
     path = Path(path)
     key = file_key(path)
     report = FileReport(path=str(path), file_key=key)
@@ -141,8 +144,8 @@ def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> 
                 "run_id": run_id,
             },
         )
-        _parse(con)
-        counts = _commit_batch(con, batch, key=key, path=path, run_id=run_id)
+        primary = "submission" if path.name.upper().startswith("RS") else "comment"
+        counts = _commit_batch(con, batch, key=key, path=path, run_id=run_id, primary=primary)
     finally:
         con.unregister("_batch")
     sub, com, valid, reasons = counts
@@ -156,31 +159,62 @@ def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> 
         report.quarantined[reason] += 1
 
 
-def _commit_batch(con, batch: LineBatch, *, key, path, run_id) -> tuple:
-    """One transaction: raw rows, quarantine rows and the checkpoint land together or not."""
-    con.execute("begin transaction")
-    try:
-        sub = con.execute(_sql("insert_submissions.sql")).fetchone()[0]
-        com = con.execute(_sql("insert_comments.sql")).fetchone()[0]
+def _commit_batch(con, batch: LineBatch, *, key, path, run_id, primary: str) -> tuple:
+    """One transaction: raw rows, quarantine rows and the checkpoint land together or not.
+
+    Lines are parsed optimistically (one JSON parse each); a batch with malformed JSON makes
+    DuckDB raise, and is redone with ``json_valid`` guarding every line.
+    """
+    for validate in (False, True):
+        con.execute(f"set variable validate = {str(validate).lower()}")
+        con.execute("begin transaction")
+        try:
+            counts = _insert_batch(con, batch, primary=primary)
+            _quarantine_rejected(con, batch.rejected, key=key, path=path, run_id=run_id)
+            _checkpoint(con, key, path, batch.last_line, completed=False)
+            con.execute("commit")
+            return counts
+        except duckdb.InvalidInputException:
+            con.execute("rollback")
+            if validate:
+                raise
+        except BaseException:
+            con.execute("rollback")
+            raise
+    raise AssertionError("unreachable")
+
+
+def _insert_batch(con, batch: LineBatch, *, primary: str) -> tuple:
+    """Fast path: insert the file's primary kind straight from the parse. Only a batch holding
+    anything else (the other kind, filtered or bad lines) is parsed again into ``_parsed``."""
+    parse = f"({_sql('parse_batch.sql')})"
+    other = "submission" if primary == "comment" else "comment"
+    counts = {primary: _insert_kind(con, primary, parse), other: 0}
+    reasons, valid = [], counts[primary]
+    if counts[primary] < len(batch.lines):
+        con.execute(f"create or replace temp table _parsed as select * from {parse}")
+        counts[other] = _insert_kind(con, other, "_parsed")
         reasons = con.execute(_sql("insert_quarantine.sql")).fetchall()
-        _quarantine_rejected(con, batch.rejected, key=key, path=path, run_id=run_id)
-        _checkpoint(con, key, path, batch.last_line, completed=False)
         valid = con.execute("select count(*) from _parsed where reason is null").fetchone()[0]
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return sub, com, valid, reasons
+    return counts["submission"], counts["comment"], valid, reasons
 
 
-def _parse(con) -> None:
-    """Parse optimistically (one JSON parse per line); on malformed JSON, again with json_valid."""
-    con.execute("set variable validate = false")
-    try:
-        con.execute(_sql("parse_batch.sql"))
-    except duckdb.InvalidInputException:
-        con.execute("set variable validate = true")
-        con.execute(_sql("parse_batch.sql"))
+def _insert_kind(con, kind: str, parsed: str) -> int:
+    name = "insert_comments.sql" if kind == "comment" else "insert_submissions.sql"
+    sql = _sql(name).replace("{parsed}", parsed).replace("{filters}", _filter_sql(con))
+    return con.execute(sql).fetchone()[0]
+
+
+def _filter_sql(con) -> str:
+    """Filter clauses only for the filters that are set (a per-row no-op costs real time)."""
+    clauses = []
+    if con.execute("select len(getvariable('subreddits'))").fetchone()[0]:
+        clauses.append("list_contains(getvariable('subreddits'), lower(subreddit))")
+    if con.execute("select getvariable('date_from') is not null").fetchone()[0]:
+        clauses.append("created_utc >= getvariable('date_from')")
+    if con.execute("select getvariable('date_to') is not null").fetchone()[0]:
+        clauses.append("created_utc < getvariable('date_to')")
+    return "".join(f"and {c}\n    " for c in clauses)
 
 
 def _quarantine_rejected(con, rejected, *, key, path, run_id) -> None:

@@ -74,17 +74,15 @@ def fetch_thread(
 ) -> ThreadFetch:
     """Fetch a thread and expand its tree within the budget (``None`` = no limit).
 
-    A failure of the first fetch, or a transient one while expanding, propagates; a permanent
-    failure while expanding (e.g. a 404 on one morechildren call) keeps the tree fetched so far.
+    A failure of the first fetch propagates; a failure while expanding (e.g. a 404, or retries
+    spent, on one morechildren call) keeps the tree fetched so far, with the error.
     """
     forest = reddit.submission(id=submission_id).comments
     fetched_at = utcnow()
     error = None
     try:
         skipped = forest.replace_more(limit=replace_more_limit, threshold=threshold)
-    except Exception as exc:  # noqa: BLE001 (classified right below)
-        if is_transient(exc):
-            raise
+    except Exception as exc:  # noqa: BLE001 (kept with the partial tree)
         error, skipped = exc, None
     items = forest.list()
     comments = _unique([c for c in items if isinstance(c, Comment)])

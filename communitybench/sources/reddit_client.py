@@ -93,13 +93,16 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def retry_reason(response: requests.Response) -> str | None:
-    """Why a response must be retried (``'429'``, ``'5xx'``, ``'bad_json'``), or None."""
+    """Why a response must be retried (``'429'``, ``'5xx'``, ``'timeout'``, ``'bad_json'``)."""
     status = response.status_code
     if status == 429:
         return "429"
     if 500 <= status < 600:
         return "5xx"
-    if status in (200, 201, 202) and response.content.strip():
+    if status == 408:
+        return "timeout"
+    if status in (200, 201, 202):
+        # every endpoint the crawler calls answers JSON: an empty or cut body is a fault
         try:
             json.loads(response.content)
         except ValueError:
@@ -159,7 +162,7 @@ class RetryingRequestor(Requestor):
     def _retry(self, attempt: int, reason: str, hint: float | None, method: str, url: str) -> None:
         delay = self.policy.delay(attempt, hint, self._rng)
         self.stats.retries[reason] += 1
-        log.warning(
+        log.info(  # routine at scale; the totals are in the crawl summary
             "retry %d/%d after %s: %s %s (waiting %.2f s)",
             attempt + 1,
             self.policy.max_retries,

@@ -6,10 +6,11 @@ threads it lists are committed with the listing cursor), then the subreddit's qu
 discovery order (each thread's comments committed with its status); finally the comment
 histories of members active in enough threads (each committed with its checkpoint).
 
-A unit that fails permanently (404, 403, a redirect for a missing subreddit, or a transient
-failure that outlived every retry) is recorded in ``crawl_errors`` and the crawl goes on. If
-``BREAKER`` units in a row fail transiently the API is taken to be down: the crawl stops with
-:class:`CrawlAborted`, leaving those units pending, and the next run resumes there.
+A thread or member history that fails permanently (404, 403, ..., or a transient failure that
+outlived every retry while the API otherwise answers) is recorded in ``crawl_errors`` and the
+crawl goes on. When a retried-out failure comes with the API not answering a known-good request
+either (an outage), or a listing page fails that way, the crawl stops with
+:class:`CrawlAborted`, the unit stays pending, and the next run resumes there.
 """
 
 from __future__ import annotations
@@ -49,8 +50,6 @@ from communitybench.sources.reddit_units import (
     commit_page,
     commit_thread,
 )
-
-BREAKER = 3
 
 
 class CrawlAborted(RuntimeError):
@@ -189,7 +188,8 @@ def crawl_threads(session: CrawlSession, subreddit: str) -> None:
         on_failure=lambda sid, exc, transient: commit_failure(
             session, "thread", sid, exc, transient
         ),
-        bar=dict(total=total, initial=total - len(pending), desc=f"r/{subreddit} threads"),
+        probe_subreddit=subreddit,
+        bar=dict(total=total, initial=total - len(pending), desc=f"r/{subreddit}", unit="thread"),
     )
 
 
@@ -212,7 +212,10 @@ def crawl_members(session: CrawlSession) -> None:
         on_failure=lambda name, exc, transient: commit_failure(
             session, "member", name, exc, transient
         ),
-        bar=dict(total=len(members), initial=len(members) - len(todo), desc="member histories"),
+        probe_subreddit=opts.subreddits[0],
+        bar=dict(
+            total=len(members), initial=len(members) - len(todo), desc="members", unit="member"
+        ),
     )
 
 
@@ -223,32 +226,48 @@ def run_units(
     fetch: Callable,
     on_success: Callable,
     on_failure: Callable,
+    probe_subreddit: str,
     bar: dict,
 ) -> None:
-    """Fetch and commit units in order; hold transient failures until the API proves up."""
-    held: list[tuple[str, BaseException]] = []
-    with tqdm(unit="", disable=not session.progress, **bar) as progress:
+    """Fetch and commit units in order; a unit that fails is recorded and the crawl goes on.
+
+    A unit (or a thread's expansion) that still fails transiently after every retry is recorded
+    only once a probe shows the API answers; otherwise the crawl stops with CrawlAborted and
+    the unit stays pending.
+    """
+    with tqdm(disable=not session.progress, leave=False, **bar) as progress:
         for unit in units:
             try:
                 result = fetch(unit)
             except Exception as exc:  # noqa: BLE001 (classified below)
                 check_fatal(exc)
-                if not is_transient(exc):
-                    on_failure(unit, exc, False)
-                    progress.update(1)
-                    continue
-                held.append((unit, exc))
-                if len(held) >= BREAKER:
-                    raise CrawlAborted(
-                        f"{BREAKER} requests in a row failed after every retry "
-                        f"({type(exc).__name__}); the API looks unreachable — run the crawl "
-                        "again to resume where it stopped"
-                    ) from None
-                continue
-            for failed, error in held:  # the API answers: those failures were their own
-                on_failure(failed, error, True)
-            progress.update(len(held) + 1)
-            held.clear()
-            on_success(unit, result)
-    for failed, error in held:
-        on_failure(failed, error, True)
+                transient = is_transient(exc)
+                if transient:
+                    ensure_api_answers(session, probe_subreddit, exc)
+                on_failure(unit, exc, transient)
+            else:
+                error = getattr(result, "error", None)  # a partial thread: outage or not?
+                if error is not None and is_transient(error):
+                    ensure_api_answers(session, probe_subreddit, error)
+                on_success(unit, result)
+            progress.update(1)
+
+
+def ensure_api_answers(session: CrawlSession, subreddit: str, cause: BaseException) -> None:
+    """Re-read the first page of a listing fetched before; raise CrawlAborted if that fails too."""
+    opts = session.options
+    if not opts.listings:
+        return
+    params = listing_params(
+        opts.listings[0], limit=opts.limit, time_filter=opts.time_filter, after=None
+    )
+    try:
+        fetch_listing_page(session.reddit, subreddit, opts.listings[0], params)
+    except Exception as exc:  # noqa: BLE001 (classified below)
+        check_fatal(exc)
+        if is_transient(exc):
+            raise CrawlAborted(
+                f"requests keep failing after every retry ({type(cause).__name__}, then "
+                f"{type(exc).__name__} for r/{subreddit}): the API looks unreachable — run the "
+                "crawl again to resume where it stopped"
+            ) from None

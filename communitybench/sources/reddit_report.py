@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
 
-COLUMNS = (
-    ("submissions", "submissions"),
-    ("threads ok", "threads_ok"),
+COLUMNS = (  # (header, summary key): threads ok / partial / failed / pending / fully expanded
+    ("posts", "submissions"),
+    ("ok", "threads_ok"),
     ("partial", "threads_partial"),
     ("failed", "threads_failed"),
     ("pending", "threads_pending"),
-    ("fully expanded", "fully_expanded"),
+    ("full", "fully_expanded"),
     ("comments", "comments"),
 )
 
 
-def _footer(summary: dict) -> list[str]:
+def crawl_footer(summary: dict) -> list[str]:
+    """Run totals, retries and errors, one line each."""
     reasons = ", ".join(f"{k}={v}" for k, v in summary["retries_by_reason"].items()) or "none"
     errors = ", ".join(f"{k}={v}" for k, v in summary["errors"].items()) or "none"
     members = summary["members"]
@@ -32,9 +34,12 @@ def _footer(summary: dict) -> list[str]:
 
 
 def crawl_table(summary: dict) -> Table:
-    """Per-subreddit counts, with run totals, retries and errors as the caption."""
-    table = Table(title=f"reddit crawl ({summary['version']})", caption="\n".join(_footer(summary)))
-    table.add_column("subreddit")
+    """Per-subreddit counts: posts, threads by status, fully expanded threads, comments."""
+    table = Table(
+        title=f"reddit crawl ({summary['version']}): posts and threads per subreddit",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("subreddit", no_wrap=True)
     for title, _ in COLUMNS:
         table.add_column(title, justify="right")
     for name, row in summary["subreddits"].items():
@@ -49,5 +54,5 @@ def crawl_markdown(summary: dict) -> str:
     lines.append("|---|" + "---:|" * len(COLUMNS))
     for name, row in summary["subreddits"].items():
         lines.append(f"| r/{name} | " + " | ".join(str(row[k]) for _, k in COLUMNS) + " |")
-    lines += [""] + [f"- {line}" for line in _footer(summary)]
+    lines += [""] + [f"- {line}" for line in crawl_footer(summary)]
     return "\n".join(lines) + "\n"

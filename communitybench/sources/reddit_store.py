@@ -39,6 +39,12 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) ->
     """Append rows (dicts keyed by column name) to a raw table through its Arrow schema."""
     if not rows:
         return 0
+    if len(rows) == 1:  # a checkpoint or an error: plain SQL beats building an Arrow table
+        names = list(rows[0])
+        columns = ", ".join(names)
+        marks = ", ".join("?" * len(names))
+        con.execute(f"insert into {table} ({columns}) values ({marks})", list(rows[0].values()))
+        return 1
     arrow = pa.Table.from_pylist(rows, schema=schemas.arrow_schema(schemas.load_schema(table)))
     con.register("_crawl_rows", arrow)
     try:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import logging
 
 from communitybench.sources import reddit_store as store
-from communitybench.sources.reddit import ThreadFetch, comment_row, submission_row, utcnow
+from communitybench.sources.reddit import (
+    ThreadFetch,
+    comment_row,
+    is_transient,
+    submission_row,
+    utcnow,
+)
 from communitybench.sources.reddit_client import redact
 
 log = logging.getLogger(__name__)
@@ -80,7 +86,8 @@ def commit_thread(session, subreddit: str, fetch: ThreadFetch) -> None:
             fetched_at=fetch.fetched_at,
         )
         if fetch.error is not None:
-            _record(session, f"thread:{sid}", "expansion", fetch.error, transient=False)
+            transient = is_transient(fetch.error)
+            _record(session, f"thread:{sid}", "expansion", fetch.error, transient=transient)
         session.flush_counters()
     session.seen_comments.update(c.id for c in fresh)
 

@@ -1,3 +1,4 @@
+-- The filters placeholder becomes the configured subreddit/date clauses (empty when unset).
 -- Append the batch's comment observations that pass the configured filters.
 insert into raw_comments by name
 select
@@ -26,10 +27,7 @@ select
     getvariable('source_file') as source_file,
     line_no as source_line,
     getvariable('run_id') as ingest_run_id,
-from _parsed
+from {parsed}
 where reason is null
     and kind = 'comment'
-    and (len(getvariable('subreddits')) = 0
-        or list_contains(getvariable('subreddits'), lower(subreddit)))
-    and (getvariable('date_from') is null or created_utc >= getvariable('date_from'))
-    and (getvariable('date_to') is null or created_utc < getvariable('date_to'))
+    {filters}

@@ -1,9 +1,8 @@
--- Parse one registered batch of NDJSON lines (_batch: line_no, line) into typed fields plus a
+-- A select that parses one registered batch of NDJSON lines (_batch: line_no, line) into typed fields plus a
 -- quarantine reason. Pushshift and Arctic Shift variants: string or number created_utc, id or
 -- only a fullname (name), retrieved_on / retrieved_utc / _meta.retrieved_2nd_on.
 -- Speed: one JSON parse per line. json_valid (a second parse) runs only when the caller asks for
 -- it (getvariable('validate')), i.e. after an optimistic pass hit malformed JSON.
-create or replace temp table _parsed as
 with
 
 -- a JSON array written one record per line ("[{..},\n{..},\n{..}]") reads like NDJSON
