@@ -1,0 +1,1 @@
+"""Fake remote ends for tests (loopback servers that replay recorded real traffic)."""
