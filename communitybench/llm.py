@@ -1,0 +1,293 @@
+"""A small JSON-answering client for any OpenAI-compatible endpoint, with a warehouse cache.
+
+Requests ask for structured output with a JSON schema (``response_format`` json_schema); a server
+that rejects that (llama.cpp's server does) is asked again with ``{"type": "json_object",
+"schema": ...}`` and the schema in the prompt. Failures (HTTP 429/5xx, timeouts, connection
+errors, answers that are not schema-valid JSON) are retried with exponential backoff; after the
+last attempt the result carries the reason, and callers fall back. A thread pool bounds the
+number of requests in flight. Answers are cached in ``llm_cache`` keyed by (model, prompt hash):
+lookups and writes happen in the caller's thread, so only one thread touches DuckDB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import openai
+from tqdm import tqdm
+
+import schemas
+
+JSON_SCHEMA, JSON_OBJECT = "json_schema", "json_object"
+_RETRYABLE = (
+    openai.RateLimitError,
+    openai.InternalServerError,
+    openai.APIConnectionError,
+    openai.APITimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Endpoint and call policy; the endpoint comes from settings, the policy from the config."""
+
+    base_url: str
+    model: str
+    api_key: str = field(default="not-needed", repr=False)  # never printed or logged
+    temperature: float = 0.0
+    max_tokens: int = 700
+    max_retries: int = 3
+    backoff_s: float = 1.0
+    backoff_max_s: float = 30.0
+    timeout_s: float = 60.0
+    concurrency: int = 4
+
+
+@dataclass
+class LLMResult:
+    """One answer (``data``) or the reason there is none (``error``)."""
+
+    prompt_hash: str
+    data: dict | None = None
+    error: str | None = None
+    cached: bool = False
+    attempts: int = 0
+    response_format: str = JSON_SCHEMA
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    request: dict = field(default_factory=dict)
+
+
+class InvalidAnswer(ValueError):
+    """The endpoint answered, but not with JSON that passes the validator."""
+
+
+def canonical_request(
+    *, model: str, messages: list[dict], schema: dict, temperature: float, max_tokens: int
+) -> dict:
+    """The request as cached and hashed (endpoint-independent)."""
+    return {
+        "model": model,
+        "messages": messages,
+        "schema": schema,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+    }
+
+
+def prompt_hash(request: dict) -> str:
+    """sha256 of the canonical JSON of a request."""
+    blob = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cache_lookup(con: duckdb.DuckDBPyConnection, model: str, hashes: list[str]) -> dict:
+    """Cached answers for these prompt hashes: {hash: response dict}."""
+    if not hashes:
+        return {}
+    rows = con.execute(
+        "select prompt_hash, response from llm_cache where model = ? and "
+        "list_contains(?, prompt_hash)",
+        [model, list(hashes)],
+    ).fetchall()
+    return {h: json.loads(r) for h, r in rows}
+
+
+def cache_store(con: duckdb.DuckDBPyConnection, model: str, results: list[LLMResult]) -> int:
+    """Insert the successful, not-yet-cached answers; return how many rows were written."""
+    fresh = [r for r in results if r.data is not None and not r.cached]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for r in fresh:
+        con.execute(
+            "insert into llm_cache by name select ? as model, ? as prompt_hash, ? as request, "
+            "? as response, ? as response_format, ? as prompt_tokens, ? as completion_tokens, "
+            "? as created_at where not exists (select 1 from llm_cache where model = ? and "
+            "prompt_hash = ?)",
+            [
+                model,
+                r.prompt_hash,
+                json.dumps(r.request),
+                json.dumps(r.data),
+                r.response_format,
+                r.prompt_tokens,
+                r.completion_tokens,
+                now,
+                model,
+                r.prompt_hash,
+            ],
+        )
+    return len(fresh)
+
+
+class LLMClient:
+    """JSON answers from an OpenAI-compatible endpoint with retries and a concurrency limit."""
+
+    def __init__(self, config: LLMConfig, *, sleep: Callable[[float], None] = time.sleep):
+        self.config = config
+        self.response_format = JSON_SCHEMA
+        self._sleep = sleep
+        # retries are ours (they also cover invalid answers), so the SDK's are off
+        self._client = openai.OpenAI(
+            base_url=config.base_url,
+            api_key=config.api_key,
+            max_retries=0,
+            timeout=config.timeout_s,
+        )
+
+    def complete(self, request: dict, *, validate: Callable[[object], list[str]]) -> LLMResult:
+        """One request, retried; the result holds the answer or the last failure's reason."""
+        result = LLMResult(prompt_hash=prompt_hash(request), request=request)
+        failures = 0
+        while failures <= self.config.max_retries:
+            result.attempts += 1
+            result.response_format = fmt = self.response_format
+            try:
+                result.data = self._answer(request, validate, result)
+                result.error = None
+                return result
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                if fmt == JSON_SCHEMA:  # the server rejects json_schema: negotiate, not a failure
+                    self.response_format = JSON_OBJECT
+                    continue
+                result.error = _reason(exc)
+                break
+            except (*_RETRYABLE, InvalidAnswer) as exc:
+                result.error = _reason(exc)
+                failures += 1
+                if failures <= self.config.max_retries:
+                    self._sleep(self._backoff(failures, exc))
+            except openai.APIStatusError as exc:  # 401/403/404...: retrying cannot help
+                result.error = _reason(exc)
+                break
+        result.error = f"{result.error} (after {result.attempts} attempt(s))"
+        return result
+
+    def complete_many(
+        self, requests: list[dict], *, validate, progress: bool = False
+    ) -> list[LLMResult]:
+        """`complete` for many requests, at most ``concurrency`` in flight, results in order."""
+        with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
+            mapped = pool.map(lambda r: self.complete(r, validate=validate), requests)
+            return list(tqdm(mapped, total=len(requests), desc="llm", disable=not progress))
+
+    def _answer(self, request: dict, validate, result: LLMResult) -> dict:
+        messages, schema = request["messages"], request["schema"]
+        if self.response_format == JSON_SCHEMA:
+            fmt = {
+                "type": JSON_SCHEMA,
+                "json_schema": {"name": "answer", "schema": schema, "strict": True},
+            }
+        else:
+            fmt = {"type": JSON_OBJECT, "schema": schema}
+            hint = {
+                "role": "system",
+                "content": "Answer with one JSON object matching this "
+                f"JSON schema: {json.dumps(schema)}",
+            }
+            messages = [*messages, hint]
+        response = self._client.chat.completions.create(
+            model=self.config.model,
+            messages=messages,
+            response_format=fmt,
+            temperature=request["temperature"],
+            max_tokens=request["max_tokens"],
+        )
+        if response.usage is not None:
+            result.prompt_tokens += response.usage.prompt_tokens or 0
+            result.completion_tokens += response.usage.completion_tokens or 0
+        content = response.choices[0].message.content if response.choices else None
+        try:
+            data = json.loads(content or "")
+        except json.JSONDecodeError as exc:
+            raise InvalidAnswer(f"answer is not JSON ({exc.msg})") from None
+        problems = validate(data)
+        if problems:
+            raise InvalidAnswer("answer does not match the schema: " + "; ".join(problems[:3]))
+        return data
+
+    def _backoff(self, failures: int, exc: Exception) -> float:
+        delay = self.config.backoff_s * 2 ** (failures - 1)
+        response = getattr(exc, "response", None)
+        retry_after = response.headers.get("retry-after") if response is not None else None
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            delay = max(delay, float(retry_after))
+        return min(delay, self.config.backoff_max_s)
+
+
+def _reason(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    return f"HTTP {status} {name}" if status else f"{name}: {exc}"
+
+
+def ask_json(
+    con: duckdb.DuckDBPyConnection,
+    config: LLMConfig,
+    conversations: list[list[dict]],
+    *,
+    schema: dict,
+    validate,
+    progress: bool = False,
+) -> tuple[list[LLMResult], dict]:
+    """JSON answers for many conversations: cache hits first, the rest from the endpoint.
+
+    Args:
+        con: The warehouse (``llm_cache`` is created if missing and never replaced).
+        config: Endpoint and call policy.
+        conversations: Chat messages per request.
+        schema: JSON schema every answer must follow.
+        validate: Returns the problems of a parsed answer (empty = valid).
+        progress: Show a progress bar over the requests.
+
+    Returns:
+        Results in request order, and accounting: cache_hits, requests (HTTP requests made),
+        failures, prompt_tokens, completion_tokens, response_format.
+    """
+    con.execute(schemas.ddl(schemas.load_schema("llm_cache")))
+    client, model = LLMClient(config), config.model
+    requests = [
+        canonical_request(
+            model=model,
+            messages=messages,
+            schema=schema,
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+        )
+        for messages in conversations
+    ]
+    hashes = [prompt_hash(r) for r in requests]
+    cached = cache_lookup(con, model, hashes)
+    misses = list({h: r for r, h in zip(requests, hashes, strict=True) if h not in cached}.values())
+    fresh: dict[str, LLMResult] = {}
+    step = max(
+        16, 4 * config.concurrency
+    )  # answers are cached chunk by chunk: a crash loses little
+    with tqdm(total=len(misses), desc="llm", disable=not progress) as bar:
+        for start in range(0, len(misses), step):
+            chunk = client.complete_many(misses[start : start + step], validate=validate)
+            cache_store(con, model, chunk)
+            fresh.update((r.prompt_hash, r) for r in chunk)
+            bar.update(len(chunk))
+    results = [
+        LLMResult(prompt_hash=h, data=cached[h], cached=True, request=r)
+        if h in cached
+        else fresh[h]
+        for r, h in zip(requests, hashes, strict=True)
+    ]
+    stats = {
+        "model": model,
+        "cache_hits": sum(r.cached for r in results),
+        "requests": sum(r.attempts for r in fresh.values()),
+        "failures": sum(r.error is not None for r in fresh.values()),
+        "prompt_tokens": sum(r.prompt_tokens for r in fresh.values()),
+        "completion_tokens": sum(r.completion_tokens for r in fresh.values()),
+        "response_format": client.response_format,
+    }
+    return results, stats
