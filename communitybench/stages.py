@@ -93,3 +93,57 @@ def staging_kwargs(clean) -> dict:
         "bot_allow": clean.bot_allow,
         "repeat_threads": clean.repeat_threads,
     }
+
+
+def run_release(
+    warehouse_path: Path,
+    *,
+    config,
+    releases_dir: Path,
+    build_dir: Path,
+    version: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Splits → validation gates (block on failure) → atomic export of ``releases/<version>``."""
+    from communitybench import release, release_build, validation
+
+    releases_dir, build_dir = Path(releases_dir), Path(build_dir)
+    now = release.utc_now()
+    name = release.next_version(releases_dir, today=now, requested=version)
+    splits = config.splits
+    with warehouse.connect(warehouse_path) as con:
+        warehouse.ensure_tables(con, layer="marts")
+        gates = release.assign_instance_splits(
+            con, seed=splits.seed, fractions=splits.fractions, group_by=splits.group_by,
+            near_dup_cosine=splits.near_duplicate_cosine, model=config.embed.model,
+            revision=config.embed.revision,
+        )
+        tables = [s.name for s in schemas_in_warehouse(con)]
+        docs = build_dir / name / "data_docs"
+        summary = validation.validate_tables(con, tables, docs_dir=docs)
+        if not summary.success:
+            raise validation.ValidationFailed(summary)
+        models = {"embedding": {"model": config.embed.model, "revision": config.embed.revision}}
+        models["llm"] = _llm_models(con)
+        path = release_build.write_release(
+            con, releases_dir=releases_dir, version=name, config=config,
+            validation=summary.to_dict(), gates=gates, models=models,
+            created_at=now.isoformat(timespec="seconds"), progress=progress,
+        )
+    return {"version": name, "path": str(path), "validation": summary.to_dict(), "gates": gates}
+
+
+def schemas_in_warehouse(con) -> list:
+    """The schemas whose tables exist in the warehouse (the ones validation checks)."""
+    import schemas
+
+    return [s for s in schemas.all_schemas() if warehouse.table_exists(con, s.name)]
+
+
+def _llm_models(con) -> list[str]:
+    if not warehouse.table_exists(con, "profiles"):
+        return []
+    rows = con.execute(
+        "select distinct model from profiles where profile_method = 'llm' and model is not null"
+    ).fetchall()
+    return sorted(r[0] for r in rows)

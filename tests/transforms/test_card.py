@@ -1,0 +1,42 @@
+"""Dataset card: HF front matter per task/split, diff counts, drop table."""
+
+from __future__ import annotations
+
+from transforms.card import front_matter, release_diff, render_card
+
+
+def test_front_matter_declares_one_config_per_task():
+    text = front_matter("2026.01.02", {"pi": ["train", "test"], "ci": ["dev"]})
+    assert text == (
+        "---\npretty_name: communitybench 2026.01.02\nlicense: other\nconfigs:\n"
+        "- config_name: pi\n  data_files:\n  - split: train\n    path: pi/train.parquet\n"
+        "  - split: test\n    path: pi/test.parquet\n"
+        "- config_name: ci\n  data_files:\n  - split: dev\n    path: ci/dev.parquet\n---\n"
+    )
+
+
+def test_release_diff_counts_added_removed_kept():
+    previous = {"version": "v1", "communities": ["a", "b"], "instances": ["pi:1", "pi:2"]}
+    current = {"communities": ["b", "c", "d"], "instances": ["pi:2"]}
+    assert release_diff(previous, current) == {
+        "previous": "v1",
+        "communities": {"added": 2, "removed": 1, "kept": 1},
+        "instances": {"added": 0, "removed": 1, "kept": 1},
+    }
+    assert release_diff(None, current) == {"previous": None}
+
+
+def test_card_lists_sizes_drops_and_diff():
+    card = render_card(
+        version="v2", splits={"pi": {"train": 8, "dev": 1, "test": 1}},
+        stats={"communities": 3, "drop_reasons": {"stg_comments": {"bot": 5}},
+               "profile_methods": {"extractive": 3}},
+        diff={"previous": "v1", "instances": {"added": 2, "removed": 1, "kept": 7}},
+        validation={"success": True, "tables": {"task_pi": {"checks": 12}}},
+        manifest_summary={"config_hash": "abc"},
+    )
+    assert "| pi | 8 | 1 | 1 |" in card
+    assert "| stg_comments | bot | 5 |" in card
+    assert "| instances | 2 | 1 | 7 |" in card
+    assert "Profiles: 3 extractive" in card
+    assert card.index("split: train") < card.index("split: dev") < card.index("split: test")

@@ -1,0 +1,106 @@
+"""The release's dataset card (README.md with Hugging Face YAML front matter) and its diff.
+
+Pure functions: dicts in, text out. The YAML front matter declares one config per task with its
+split files, so ``datasets.load_dataset(<release dir>, "pi")`` loads that task.
+"""
+
+from __future__ import annotations
+
+TASKS = {
+    "pi": "Preference Identification — which option the community prefers most (accuracy)",
+    "dp": "Preference Distribution Prediction — the community's distribution over the options "
+    "(Kendall tau, top-1 accuracy, Jensen-Shannon divergence)",
+    "ccg": "Community-Consistent Generation — a reply the community would write and endorse "
+    "(references: its most-endorsed replies)",
+    "ci": "Community Identification — which candidate community produced the observed "
+    "distribution (accuracy)",
+}
+
+
+def front_matter(version: str, splits: dict[str, list[str]]) -> str:
+    """YAML front matter: one config per task, one data file per split (parquet)."""
+    lines = ["---", f"pretty_name: communitybench {version}", "license: other", "configs:"]
+    for task, names in splits.items():
+        lines += [f"- config_name: {task}", "  data_files:"]
+        for split in names:
+            lines += [f"  - split: {split}", f"    path: {task}/{split}.parquet"]
+    lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+def release_diff(previous: dict | None, current: dict) -> dict:
+    """Communities and instances added/removed relative to the previous release's ids."""
+    if previous is None:
+        return {"previous": None}
+    out = {"previous": previous["version"]}
+    for kind in ("communities", "instances"):
+        old, new = set(previous[kind]), set(current[kind])
+        out[kind] = {"added": len(new - old), "removed": len(old - new), "kept": len(old & new)}
+    return out
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_card(*, version: str, splits: dict, stats: dict, diff: dict, validation: dict,
+                manifest_summary: dict) -> str:
+    """The whole README.md of a release."""
+    order = ("train", "dev", "test")
+    lines = [front_matter(version, {t: [x for x in order if x in s] for t, s in splits.items()})]
+    lines += [f"# communitybench {version}", "",
+              "Community-level preference benchmark built from forum data by the communitybench "
+              "pipeline. Every instance is tied to one community (a cluster of forum members "
+              "found from what they write), one query (a thread that asks something), k options "
+              "(real top-level replies) and the community's preference distribution over them, "
+              "estimated from votes inside threads the community owns.", "", "## Tasks", ""]
+    lines += [f"- **{t}** — {d}" for t, d in TASKS.items()]
+    lines += ["", "## Size", ""]
+    rows = [[t, *(counts.get(s, 0) for s in ("train", "dev", "test"))]
+            for t, counts in splits.items()]
+    lines += _table(["task", "train", "dev", "test"], rows)
+    lines += ["", f"Communities: {stats.get('communities', 0)} "
+              f"(sizes {stats.get('community_size_min', 0)}–{stats.get('community_size_max', 0)},"
+              f" median {stats.get('community_size_median', 0)}); members clustered: "
+              f"{stats.get('members', 0)}; noise share: {stats.get('noise_share', 0):.1%}.", ""]
+    methods = stats.get("profile_methods", {})
+    if methods:
+        lines += ["Profiles: " + ", ".join(f"{n} {m}" for m, n in sorted(methods.items()))
+                  + " (extractive = distinctive terms, representative quotes and tone statistics;"
+                  " llm = written by the model named under Provenance).", ""]
+    lines += ["## What was dropped before building (staging drop reasons)", ""]
+    drops = stats.get("drop_reasons", {})
+    lines += _table(["table", "reason", "rows"],
+                    [[t, r, n] for t, reasons in drops.items() for r, n in reasons.items()])
+    lines += ["", "## Changes since the previous release", ""]
+    lines += _diff_lines(diff)
+    lines += ["", "## Validation", "", f"All gates passed: {validation.get('success')}. "
+              f"Tables checked: {len(validation.get('tables', {}))}; checks: "
+              f"{sum(t['checks'] for t in validation.get('tables', {}).values())}.", ""]
+    lines += ["## Plots", "", "![members](plots/members_map.png)",
+              "![community sizes](plots/community_sizes.png)",
+              "![option distributions](plots/option_distributions.png)", ""]
+    lines += ["## Provenance", ""]
+    lines += [f"- {k}: `{v}`" for k, v in manifest_summary.items()]
+    lines += ["", "## Loading", "", "```python", "import datasets",
+              f'ds = datasets.load_dataset("parquet", data_files={{"test": "{version}/pi/'
+              'test.parquet"})', "# or, from the release folder: "
+              'datasets.load_dataset("<path>/releases/' + version + '", "pi")', "```", "",
+              "Authors never appear: the pipeline keeps usernames inside its warehouse and "
+              "exports only keyed pseudonyms.", ""]
+    return "\n".join(lines)
+
+
+def _diff_lines(diff: dict) -> list[str]:
+    if not diff.get("previous"):
+        return ["First release: nothing to compare."]
+    lines = [f"Compared with {diff['previous']}:", ""]
+    rows = [[kind, d["added"], d["removed"], d["kept"]]
+            for kind, d in diff.items() if isinstance(d, dict)]
+    lines += _table(["", "added", "removed", "kept"], rows)
+    if "removed_items" in diff:
+        lines += ["", f"Removed since {diff['previous']}: {diff['removed_items']} items "
+                  "(deleted, removed or taken down at the source)."]
+    return lines
