@@ -14,6 +14,9 @@ import typer
 from rich.console import Console
 
 from communitybench import report, stages
+from communitybench.commands.communities import communities as communities_command
+from communitybench.commands.crawl import crawl as crawl_command
+from communitybench.commands.tasks import tasks as tasks_command
 from communitybench.config import BuildConfig, ConfigError, load_config
 from communitybench.settings import get_settings
 
@@ -103,7 +106,7 @@ def ingest(
         raise typer.Exit(2) from None
     report.print_tables(report.ingest_table(summary))
     if not no_staging:
-        staged = stages.run_staging(obj.warehouse_path, **stages.staging_kwargs(config.clean))
+        staged = stages.run_staging(obj.warehouse_path, **stages.staging_kwargs(config.clean, config=config))
         report.print_tables(report.staging_table(staged))
 
 
@@ -111,29 +114,54 @@ def ingest(
 def staging(ctx: typer.Context) -> None:
     """Rebuild stg_submissions / stg_comments (drop_reason annotations) from raw tables."""
     obj: Context = ctx.obj
-    summary = stages.run_staging(obj.warehouse_path, **stages.staging_kwargs(obj.config().clean))
+    config = obj.config()
+    summary = stages.run_staging(
+        obj.warehouse_path, **stages.staging_kwargs(config.clean, config=config)
+    )
     report.print_tables(report.staging_table(summary))
 
 
 @app.command("build-release")
-def build_release(ctx: typer.Context) -> None:
+def build_release(
+    ctx: typer.Context,
+    version: Annotated[
+        str | None, typer.Option(help="Release version [default: UTC date YYYY.MM.DD, then -2, -3]")
+    ] = None,
+) -> None:
     """Run the whole pipeline as the Prefect flow build_release (demo forum by default)."""
+    from communitybench.release import ReleaseError
+    from communitybench.validation import ValidationFailed
     from flows.build_release import build_release as flow
 
     obj: Context = ctx.obj
     config = obj.config()
-    summary = flow(config=config, warehouse_path=obj.warehouse_path)
+    settings = get_settings()
+    try:
+        summary = flow(
+            config=config, warehouse_path=obj.warehouse_path,
+            releases_dir=settings.releases_dir, build_dir=settings.build_dir, version=version,
+        )
+    except (ValidationFailed, ReleaseError) as exc:
+        err.print(f"[red]release blocked:[/red] {exc}")
+        raise typer.Exit(1) from None
     if "ingest" in summary:
         report.print_tables(report.ingest_table(summary["ingest"]))
-    if "staging" in summary:
-        report.print_tables(report.staging_table(summary["staging"]))
+    report.print_tables(report.staging_table(summary["staging"]))
+    release = summary["release"]
     typer.echo(f"warehouse: {obj.warehouse_path}")
+    typer.echo(f"release:   {release['path']} (validation passed; Data Docs in "
+               f"{release['validation']['docs_dir']})")
 
 
 def _ingest_kwargs(config: BuildConfig) -> dict:
     from flows.ingest import ingest_kwargs
 
     return ingest_kwargs(config)
+
+
+app.command("crawl")(crawl_command)
+app.command("communities")(communities_command)
+app.command("tasks")(tasks_command)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class CleanConfig(_Section):
     bot_allow: list[str] = []
     # an author whose identical body appears in this many distinct threads is a spam bot
     repeat_threads: int = Field(5, ge=2)
+    # authors (clear or member:<pseudonym>) and t1_/t3_ ids removed from every release
+    takedowns: Path | None = None
 
     @field_validator("bot_pattern")
     @classmethod

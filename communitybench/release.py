@@ -175,7 +175,7 @@ def previous_release(releases_dir: Path) -> dict | None:
     data = json.loads(manifest.read_text())
     ids = json.loads((folder / "ids.json").read_text()) if (folder / "ids.json").exists() else {}
     return {"version": data["version"], "communities": ids.get("communities", []),
-            "instances": ids.get("instances", [])}
+            "instances": ids.get("instances", []), "items": ids.get("items", [])}
 
 
 def utc_now() -> datetime:

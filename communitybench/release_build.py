@@ -105,7 +105,29 @@ def current_ids(con) -> dict:
         "select distinct community_id from instance_splits order by 1").fetchall()]
     instances = [f"{t}:{i}" for t, i in con.execute(
         "select task, instance_id from instance_splits order by 1, 2").fetchall()]
-    return {"communities": communities, "instances": instances}
+    items = [r[0] for r in con.execute(
+        "select distinct unnest(list_value(query_id) || option_ids) from task_dp union "
+        "select distinct unnest(list_value(query_id) || option_ids) from task_pi union "
+        "select distinct unnest(list_value(query_id) || option_ids || reference_ids) "
+        "from task_ccg union select distinct unnest(list_value(query_id) || option_ids) "
+        "from task_ci order by 1").fetchall()]
+    return {"communities": communities, "instances": instances, "items": items}
+
+
+def removed_since(con, previous_items: list[str]) -> int:
+    """Items used by the previous release that are now deleted, removed or taken down."""
+    if not previous_items:
+        return 0
+    return con.execute(
+        """with gone as (
+               select 't1_' || id as item from stg_comments
+               where drop_reason in ('deleted', 'removed', 'takedown')
+               union all
+               select 't3_' || id from stg_submissions
+               where drop_reason in ('deleted', 'removed', 'takedown'))
+           select count(*) from gone where item in (select unnest(?::varchar[]))""",
+        [previous_items],
+    ).fetchone()[0]
 
 
 def sources(con) -> dict:
@@ -133,7 +155,10 @@ def write_release(con, *, releases_dir: Path, version: str, config, validation: 
         write_plots(con, tmp / "plots")
         stats = collect_stats(con)
         ids = current_ids(con)
-        diff = release_diff(previous_release(releases_dir), ids)
+        previous = previous_release(releases_dir)
+        diff = release_diff(previous, ids)
+        if previous is not None:
+            diff["removed_items"] = removed_since(con, previous.get("items", []))
         (tmp / "ids.json").write_text(json.dumps(ids))
         (tmp / "stats.json").write_text(json.dumps(stats, indent=1, default=str))
         manifest = {

@@ -13,7 +13,7 @@ from pathlib import Path
 import warehouse
 from communitybench.sources.dumps import INGEST_VERSION, ingest_paths
 
-STAGING_VERSION = "staging_v1"
+STAGING_VERSION = "staging_v2"  # v2: takedown drop reason
 
 
 def run_ingest(
@@ -56,6 +56,8 @@ def run_staging(
     bot_pattern: str,
     bot_allow: list[str],
     repeat_threads: int,
+    takedowns: Path | None = None,
+    allow_dev_key: bool = False,
 ) -> dict:
     """Rebuild stg_submissions and stg_comments; return row and drop counts per reason."""
     variables = {
@@ -69,6 +71,11 @@ def run_staging(
     summary = {"version": STAGING_VERSION, "tables": {}}
     with warehouse.connect(warehouse_path) as con:
         warehouse.ensure_tables(con, layer="raw")
+        variables.update(_takedown_variables(con, takedowns, allow_dev_key=allow_dev_key))
+        summary["takedowns"] = {
+            "authors": len(variables["takedown_authors"]),
+            "items": len(variables["takedown_items"]),
+        }
         for table in ("stg_submissions", "stg_comments"):
             rows = warehouse.materialize(con, table, variables=variables)
             drops = con.execute(
@@ -83,9 +90,33 @@ def run_staging(
     return summary
 
 
-def staging_kwargs(clean) -> dict:
-    """Unpack the [clean] config section into run_staging keyword arguments."""
+def _takedown_variables(con, path: Path | None, *, allow_dev_key: bool) -> dict:
+    """The authors and item ids a takedown file names (authors matched by name or pseudonym)."""
+    from transforms.takedowns import parse_takedowns, taken_down_authors
+
+    if path is None:
+        return {"takedown_authors": [], "takedown_items": []}
+    if not Path(path).exists():
+        raise FileNotFoundError(f"takedown list {path} (clean.takedowns) does not exist")
+    listed = parse_takedowns(Path(path).read_text(encoding="utf-8"))
+    authors = [r[0] for r in con.execute(
+        "select distinct author from raw_comments where author is not null union "
+        "select distinct author from raw_submissions where author is not null"
+    ).fetchall()]
+    key = None
+    if listed.member_ids:
+        from communitybench.settings import get_settings
+
+        key = get_settings().pseudonym_key_value(allow_dev_default=allow_dev_key)
     return {
+        "takedown_authors": taken_down_authors(listed, authors, key=key),
+        "takedown_items": sorted(listed.items),
+    }
+
+
+def staging_kwargs(clean, *, config=None) -> dict:
+    """Unpack the [clean] config section into run_staging keyword arguments."""
+    kwargs = {
         "min_chars": clean.min_chars,
         "max_chars": clean.max_chars,
         "bot_names": clean.bot_names,
@@ -93,6 +124,11 @@ def staging_kwargs(clean) -> dict:
         "bot_allow": clean.bot_allow,
         "repeat_threads": clean.repeat_threads,
     }
+    if config is not None:
+        kwargs["allow_dev_key"] = config.source.kind == "demo"
+        if clean.takedowns is not None:
+            kwargs["takedowns"] = config.resolve(clean.takedowns)
+    return kwargs
 
 
 def run_release(

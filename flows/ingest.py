@@ -51,7 +51,12 @@ def ingest_kwargs(config: BuildConfig) -> dict:
 
 @flow(name="ingest", log_prints=True)
 def ingest(config: BuildConfig, warehouse_path: Path, paths: list[Path] | None = None) -> dict:
-    """Source → raw → staging for dump files (or the demo forum)."""
+    """Source → raw → staging: dump files, the demo forum, or a Reddit crawl."""
+    if config.source.kind == "reddit" and not paths:
+        from flows.crawl import crawl_reddit
+
+        crawled = crawl_reddit(config, warehouse_path)
+        return {"crawl": crawled, "staging": crawled["staging"]}
     if config.source.kind == "demo" and not paths:
         demo = config.source.demo
         generate_demo_forum(
@@ -59,5 +64,5 @@ def ingest(config: BuildConfig, warehouse_path: Path, paths: list[Path] | None =
         )
     files = paths or dump_paths(config)
     ingested = ingest_dump_files(warehouse_path, files, **ingest_kwargs(config))
-    staged = build_staging(warehouse_path, **stages.staging_kwargs(config.clean))
+    staged = build_staging(warehouse_path, **stages.staging_kwargs(config.clean, config=config))
     return {"ingest": ingested, "staging": staged}

@@ -215,3 +215,29 @@ def test_submissions_staging(con, wh_path):
     got = dict(con.execute("select id, drop_reason from stg_submissions").fetchall())
     assert got == {"s1": None, "s2": "bot", "s3": "deleted", "s4": "stickied"}
     assert con.execute("select subreddit from stg_submissions limit 1").fetchone() == ("cooking",)
+
+
+def test_takedowns_by_item_name_and_pseudonym(con, wh_path, tmp_path, monkeypatch):
+    from communitybench.settings import get_settings
+    from transforms.members import pseudonymize
+
+    monkeypatch.setenv("COMMUNITYBENCH_PSEUDONYM_KEY", "test-key")
+    get_settings.cache_clear()
+    _insert(con, "raw_comments", [
+        {"id": "c1", "author": "alice", "body": TEXT + " 1"},
+        {"id": "c2", "author": "bob", "body": TEXT + " 2"},
+        {"id": "c3", "author": "carol", "body": TEXT + " 3"},
+        {"id": "c4", "author": "dave", "body": TEXT + " 4"},
+    ])
+    _insert(con, "raw_submissions", [{"id": "s1", "author": "erin", "title": "t", "selftext": "x"}])
+    [bob] = pseudonymize(["bob"], key="test-key")
+    listed = tmp_path / "takedowns.txt"
+    listed.write_text(f"# requests\nt1_c1\nt3_s1\nmember:{bob}\nauthor:carol\n")
+    kwargs = stages.staging_kwargs(CleanConfig())
+    try:
+        summary = stages.run_staging(wh_path, **kwargs, takedowns=listed)
+    finally:
+        get_settings.cache_clear()
+    assert _reasons(con) == {"c1": "takedown", "c2": "takedown", "c3": "takedown", "c4": None}
+    assert con.execute("select drop_reason from stg_submissions").fetchall() == [("takedown",)]
+    assert summary["takedowns"] == {"authors": 2, "items": 2}

@@ -1,34 +1,110 @@
-"""A real Prefect run of build_release on a small demo forum."""
+"""End to end through the real Prefect flow: demo forum → release N; a deletion observed later
+and a takedown by pseudonym → release N+1 contains nothing derived from either."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
+import zstandard
 
 import warehouse
+from communitybench import stages
 from communitybench.config import load_config
+from transforms.members import pseudonymize
+
+KEY = "e2e-test-key"
 
 
-def test_build_release_flow_on_the_demo(tmp_path, prefect_harness):
+def _build(root: Path):
     from flows.build_release import build_release
 
-    config_path = tmp_path / "configs" / "small.toml"
-    config_path.parent.mkdir()
-    config_path.write_text('[source.demo]\nseed = 3\nscale = 0.3\nout_dir = "demo"\n')
-    config = load_config(config_path)
-    wh = tmp_path / "wh.duckdb"
+    config = load_config(root / "configs" / "demo.toml")
+    return build_release(
+        config=config, warehouse_path=root / "wh.duckdb", releases_dir=root / "releases",
+        build_dir=root / "build",
+    )
 
-    summary = build_release(config=config, warehouse_path=wh)
 
-    truth = json.loads((tmp_path / "demo" / "truth.json").read_text())
-    files = {f["path"].rsplit("/", 1)[-1]: f for f in summary["ingest"]["files"]}
-    assert set(files) == {"RS_2026-01.zst", "RC_2026-01.zst"}
-    with warehouse.connect(wh, read_only=True) as con:
-        kept_threads = con.execute(
-            "select count(*) from stg_submissions where drop_reason is null"
-        ).fetchone()[0]
-        members = con.execute(
-            "select count(distinct author) from stg_comments where drop_reason is null"
-        ).fetchone()[0]
-    assert kept_threads == len(truth["thread_owner"])
-    assert members == len(truth["members"])
-    assert summary["config_hash"] == config.config_hash()
+def _all_bytes(folder: Path) -> bytes:
+    return b"\n".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory, prefect_harness):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("COMMUNITYBENCH_PSEUDONYM_KEY", KEY)
+    from communitybench.settings import get_settings
+
+    get_settings.cache_clear()
+    root = tmp_path_factory.mktemp("e2e")
+    (root / "configs").mkdir()
+    (root / "configs" / "takedowns.txt").write_text("# none yet\n")
+    (root / "configs" / "demo.toml").write_text(
+        '[source.demo]\nseed = 5\nscale = 0.3\nout_dir = "demo"\n'
+        '[clean]\ntakedowns = "configs/takedowns.txt"\n'
+    )
+    first = _build(root)
+    v1 = Path(first["release"]["path"])
+    with warehouse.connect(root / "wh.duckdb", read_only=True) as con:
+        deleted_option = con.execute(
+            "select option_ids[1] from task_dp order by instance_id limit 1").fetchone()[0]
+        victim_option, victim = con.execute(
+            """select o.id, o.author from task_pi t, unnest(t.option_ids) as u(option)
+               join stg_comments o on 't1_' || o.id = u.option
+               where 't1_' || o.id <> ? order by t.instance_id limit 1""",
+            [deleted_option]).fetchone()
+        victim_items = [r[0] for r in con.execute(
+            "select 't1_' || id from stg_comments where author = ?", [victim]).fetchall()]
+    # a later observation says the option was deleted (as a re-fetched dump would)
+    refetch = root / "RC_refetch.zst"
+    line = json.dumps({"id": deleted_option[3:], "link_id": "t3_x", "parent_id": "t3_x",
+                       "subreddit": "x", "author": "[deleted]", "body": "[deleted]",
+                       "score": 1, "created_utc": 1767225600, "retrieved_on": 1893456000})
+    refetch.write_bytes(zstandard.ZstdCompressor().compress(line.encode() + b"\n"))
+    stages.run_ingest(root / "wh.duckdb", [refetch], subreddits=[], date_from=None,
+                      date_to=None, batch_lines=1000, max_line_bytes=10**6, progress=False)
+    [member] = pseudonymize([victim], key=KEY)
+    (root / "configs" / "takedowns.txt").write_text(f"member:{member}\n")
+    second = _build(root)
+    yield {"root": root, "v1": v1, "v2": Path(second["release"]["path"]), "first": first,
+           "second": second, "deleted": deleted_option, "victim": victim,
+           "victim_items": victim_items, "victim_option": victim_option}
+    get_settings.cache_clear()
+    mp.undo()
+
+
+def test_first_release_is_complete(releases):
+    v1 = releases["v1"]
+    manifest = json.loads((v1 / "manifest.json").read_text())
+    for task, counts in manifest["row_counts"].items():
+        assert sum(counts.values()) > 20, task
+        rows = sum(len((v1 / task / f"{s}.jsonl").read_text().splitlines()) for s in counts)
+        assert rows == sum(counts.values())
+    assert manifest["validation"]["success"]
+    assert (releases["root"] / "releases" / "LATEST").read_text().strip() == releases["v2"].name
+
+
+def test_deleted_option_is_gone_from_every_file(releases):
+    deleted = releases["deleted"].encode()
+    assert deleted in _all_bytes(releases["v1"])
+    assert deleted not in _all_bytes(releases["v2"])
+
+
+def test_taken_down_member_leaves_no_trace(releases):
+    v2 = _all_bytes(releases["v2"])
+    assert releases["victim"].encode() not in v2
+    assert all(item.encode() not in v2 for item in releases["victim_items"])
+    with warehouse.connect(releases["root"] / "wh.duckdb", read_only=True) as con:
+        assert con.execute("select count(*) from members where author = ?",
+                           [releases["victim"]]).fetchone()[0] == 0
+
+
+def test_card_states_what_was_removed(releases):
+    card = (releases["v2"] / "README.md").read_text()
+    manifest = json.loads((releases["v2"] / "manifest.json").read_text())
+    removed = manifest["diff"]["removed_items"]
+    assert removed >= 2
+    assert f"Removed since {releases['v1'].name}: {removed} items" in card
+    assert manifest["diff"]["instances"]["removed"] >= 1

@@ -1,5 +1,5 @@
 -- One row per comment from the append-only observations in raw_comments.
--- Parameters (getvariable): min_chars, max_chars, bot_names, bot_pattern, bot_allow, repeat_threads.
+-- Parameters (getvariable): takedown_authors, takedown_items, min_chars, max_chars, bot_names, bot_pattern, bot_allow, repeat_threads.
 with
 
 observations as (
@@ -104,6 +104,8 @@ final as (
         case
             when status = 'deleted' then 'deleted'
             when status = 'removed' then 'removed'
+            when list_contains(getvariable('takedown_authors'), author)
+                or list_contains(getvariable('takedown_items'), 't1_' || id) then 'takedown'
             when list_contains(getvariable('bot_names'), author) then 'bot'
             when regexp_matches(author, getvariable('bot_pattern'))
                 and not list_contains(getvariable('bot_allow'), author) then 'bot'

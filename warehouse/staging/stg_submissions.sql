@@ -1,5 +1,5 @@
 -- One row per submission (thread) from the append-only observations in raw_submissions.
--- Parameters (getvariable): max_chars, bot_names, bot_pattern, bot_allow.
+-- Parameters (getvariable): takedown_authors, takedown_items, max_chars, bot_names, bot_pattern, bot_allow.
 with
 
 observations as (
@@ -84,6 +84,8 @@ final as (
         case
             when status = 'deleted' then 'deleted'
             when status = 'removed' then 'removed'
+            when list_contains(getvariable('takedown_authors'), author)
+                or list_contains(getvariable('takedown_items'), 't3_' || id) then 'takedown'
             when list_contains(getvariable('bot_names'), author) then 'bot'
             when regexp_matches(author, getvariable('bot_pattern'))
                 and not list_contains(getvariable('bot_allow'), author) then 'bot'
