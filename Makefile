@@ -7,7 +7,7 @@ CB := $(VENV)/bin/communitybench
 # (torch's CPU build lives there) explicitly when the machine defines one.
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links "$(PIP_FIND_LINKS)",)
 
-.PHONY: setup test test-all lint build-release demo-forum clean-build bench
+.PHONY: setup test test-all lint build-release demo-forum clean-build bench sql
 
 setup: ## create .venv and install the project with dev extras
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -32,11 +32,17 @@ lint:
 build-release: ## the whole pipeline on the configured source (demo forum by default)
 	$(CB) build-release
 
+sql: ## read-only SQL shell on the warehouse; works while a build runs (Q="select ..." runs one query)
+	$(CB) sql $(if $(Q),-c "$(Q)",)
+
 demo-forum:
 	$(CB) demo-forum --seed 7 --out data/demo
 
-bench:
+bench: ## every benchmark (prints figures; several minutes)
 	$(PY) bench/ingest.py
+	$(PY) bench/embed.py
+	$(PY) bench/cluster.py
+	$(PY) bench/rebuild.py
 
 clean-build:
-	rm -rf build releases/.tmp-* warehouse/*.duckdb warehouse/*.wal data/demo
+	rm -rf build releases/.tmp-* warehouse/*.duckdb warehouse/*.wal warehouse/*.building warehouse/*.lock data/demo

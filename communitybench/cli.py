@@ -16,6 +16,7 @@ from rich.console import Console
 from communitybench import report, stages
 from communitybench.commands.communities import communities as communities_command
 from communitybench.commands.crawl import crawl as crawl_command
+from communitybench.commands.sql import sql as sql_command
 from communitybench.commands.tasks import tasks as tasks_command
 from communitybench.config import BuildConfig, ConfigError, load_config
 from communitybench.settings import get_settings
@@ -132,6 +133,7 @@ def build_release(
     from communitybench.release import ReleaseError
     from communitybench.validation import ValidationFailed
     from flows.build_release import build_release as flow
+    from warehouse.swap import RebuildError
 
     obj: Context = ctx.obj
     config = obj.config()
@@ -144,13 +146,20 @@ def build_release(
     except (ValidationFailed, ReleaseError) as exc:
         err.print(f"[red]release blocked:[/red] {exc}")
         raise typer.Exit(1) from None
+    except RebuildError as exc:
+        err.print(f"[red]build not swapped in:[/red] {exc}")
+        raise typer.Exit(1) from None
     if "ingest" in summary:
         report.print_tables(report.ingest_table(summary["ingest"]))
     report.print_tables(report.staging_table(summary["staging"]))
     release = summary["release"]
     typer.echo(f"warehouse: {obj.warehouse_path}")
-    typer.echo(f"release:   {release['path']} (validation passed; Data Docs in "
-               f"{release['validation']['docs_dir']})")
+    if release.get("reused_from"):
+        typer.echo(f"release:   {release['path']} (nothing changed since "
+                   f"{release['reused_from']}: every stage reused, its files republished)")
+    else:
+        typer.echo(f"release:   {release['path']} (validation passed; Data Docs in "
+                   f"{release['validation']['docs_dir']})")
 
 
 def _ingest_kwargs(config: BuildConfig) -> dict:
@@ -162,6 +171,7 @@ def _ingest_kwargs(config: BuildConfig) -> dict:
 app.command("crawl")(crawl_command)
 app.command("communities")(communities_command)
 app.command("tasks")(tasks_command)
+app.command("sql")(sql_command)
 
 
 if __name__ == "__main__":

@@ -145,7 +145,8 @@ def sources(con) -> dict:
 
 
 def write_release(con, *, releases_dir: Path, version: str, config, validation: dict,
-                  gates: dict, models: dict, created_at: str, progress: bool = True) -> Path:
+                  gates: dict, models: dict, created_at: str, progress: bool = True,
+                  input_fingerprint: str | None = None) -> Path:
     """Build ``releases/<version>/`` in a temporary folder and publish it atomically."""
     releases_dir = Path(releases_dir)
     final = releases_dir / version
@@ -167,7 +168,7 @@ def write_release(con, *, releases_dir: Path, version: str, config, validation: 
             "config_hash": config.config_hash(), "code_revision": code_revision(),
             "models": models, "sources": sources(con), "row_counts": counts,
             "split_gates": gates, "validation": validation, "stage_versions": stage_versions(),
-            "diff": diff,
+            "diff": diff, "input_fingerprint": input_fingerprint,
         }
         card = render_card(
             version=version, splits=counts, stats=stats, diff=diff, validation=validation,

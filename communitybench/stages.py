@@ -7,6 +7,7 @@ and source readers in ``communitybench/sources``; these functions only connect t
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -147,6 +148,7 @@ def run_release(
     now = release.utc_now()
     name = release.next_version(releases_dir, today=now, requested=version)
     splits = config.splits
+    fingerprint = build_fingerprint(warehouse_path, config=config)
     with warehouse.connect(warehouse_path) as con:
         warehouse.ensure_tables(con, layer="marts")
         gates = release.assign_instance_splits(
@@ -165,6 +167,7 @@ def run_release(
             con, releases_dir=releases_dir, version=name, config=config,
             validation=summary.to_dict(), gates=gates, models=models,
             created_at=now.isoformat(timespec="seconds"), progress=progress,
+            input_fingerprint=fingerprint,
         )
     return {"version": name, "path": str(path), "validation": summary.to_dict(), "gates": gates}
 
@@ -183,3 +186,55 @@ def _llm_models(con) -> list[str]:
         "select distinct model from profiles where profile_method = 'llm' and model is not null"
     ).fetchall()
     return sorted(r[0] for r in rows)
+
+
+def build_fingerprint(warehouse_path: Path, *, config) -> str:
+    """The input fingerprint of a build (see communitybench.incremental)."""
+    from communitybench import incremental, release_build
+
+    takedowns = config.resolve(config.clean.takedowns) if config.clean.takedowns else None
+    code = {"versions": release_build.stage_versions(), "revision": release_build.code_revision()}
+    with warehouse.connect(warehouse_path) as con:
+        return incremental.input_fingerprint(con, config=config, code=code, takedowns=takedowns)
+
+
+def run_reuse_check(warehouse_path: Path, *, config, releases_dir: Path) -> dict:
+    """Whether the latest release was built from exactly these inputs (then reuse it)."""
+    from communitybench import incremental
+
+    fingerprint = build_fingerprint(warehouse_path, config=config)
+    latest = incremental.latest_release(releases_dir)
+    previous = latest[0] if latest else None
+    same = latest is not None and latest[1].get("input_fingerprint") == fingerprint
+    return {"fingerprint": fingerprint, "previous": previous, "reusable": same}
+
+
+def run_republish(releases_dir: Path, *, previous: str, version: str | None = None) -> dict:
+    """Publish a new version that reuses every file of ``previous`` (no input changed)."""
+    from communitybench import incremental, release
+
+    now = release.utc_now()
+    name = release.next_version(Path(releases_dir), today=now, requested=version)
+    path = incremental.republish(
+        Path(releases_dir), previous=previous, version=name,
+        created_at=now.isoformat(timespec="seconds"),
+    )
+    manifest = json.loads((path / "manifest.json").read_text())
+    return {"version": name, "path": str(path), "reused_from": previous,
+            "validation": manifest["validation"], "gates": manifest["split_gates"]}
+
+
+def run_demo_forum(out_dir: Path, *, seed: int, scale: float, months: int) -> dict:
+    """Write the demo forum unless the same forum (seed, scale, months, version) is there."""
+    from communitybench.demo_forum import DEMO_FORUM_VERSION, write_demo_forum
+
+    truth = Path(out_dir) / "truth.json"
+    if truth.exists():
+        meta = json.loads(truth.read_text())
+        wanted = {"seed": seed, "scale": scale, "months": months, "version": DEMO_FORUM_VERSION}
+        have = {k: meta.get(k) for k in wanted}
+        files = [Path(out_dir) / f"{kind}_2026-{m:02d}.zst" for kind in ("RS", "RC")
+                 for m in range(1, months + 1)]
+        if have == wanted and all(f.exists() for f in files):
+            return {"out_dir": str(out_dir), "reused": True, **wanted}
+    return write_demo_forum(out_dir, seed=seed, scale=scale, months=months, progress=True)

@@ -12,10 +12,8 @@ from communitybench.config import BuildConfig
 
 @task(name="generate_demo_forum")
 def generate_demo_forum(out_dir: Path, *, seed: int, scale: float, months: int) -> dict:
-    """Write the deterministic demo forum (Pushshift-format dumps + truth.json)."""
-    from communitybench.demo_forum import write_demo_forum
-
-    return write_demo_forum(out_dir, seed=seed, scale=scale, months=months, progress=True)
+    """Write the deterministic demo forum (Pushshift-format dumps + truth.json), once."""
+    return stages.run_demo_forum(out_dir, seed=seed, scale=scale, months=months)
 
 
 @task(name="ingest_dump_files")

@@ -1,0 +1,34 @@
+-- Rows per staging table and drop reason, with their share of the table (kept rows included).
+-- columns:
+--   table_name: stg_submissions or stg_comments.
+--   drop_reason: Why the rows are not used downstream; null = kept.
+--   rows: Rows of the table with that drop reason.
+--   share: rows / all rows of the table (the shares of a table sum to 1).
+with
+
+reasons as (
+    select 'stg_submissions' as table_name, drop_reason, from stg_submissions
+    union all
+    select 'stg_comments' as table_name, drop_reason, from stg_comments
+),
+
+counted as (
+    select
+        table_name,
+        drop_reason,
+        count(*) as rows,
+    from reasons
+    group by all
+),
+
+final as (
+    select
+        table_name,
+        drop_reason,
+        rows,
+        rows / sum(rows) over (partition by table_name) as share,
+    from counted
+    order by table_name, drop_reason nulls first
+)
+
+select * from final
