@@ -108,3 +108,17 @@ def test_card_states_what_was_removed(releases):
     assert removed >= 2
     assert f"Removed since {releases['v1'].name}: {removed} items" in card
     assert manifest["diff"]["instances"]["removed"] >= 1
+
+
+def test_no_change_rebuild_reuses_everything(releases):
+    """Runs last: publishes v3 from v2's files without running the stages again."""
+    third = _build(releases["root"])
+    assert third["reuse"]["reusable"] and third["reuse"]["previous"] == releases["v2"].name
+    assert "communities" not in third and "tasks" not in third
+    v3 = Path(third["release"]["path"])
+    assert third["release"]["reused_from"] == releases["v2"].name
+    for data in sorted(releases["v2"].glob("*/*.*")):
+        assert (v3 / data.relative_to(releases["v2"])).read_bytes() == data.read_bytes()
+    manifest = json.loads((v3 / "manifest.json").read_text())
+    assert manifest["version"] == v3.name and manifest["reused_from"] == releases["v2"].name
+    assert manifest["diff"]["instances"]["added"] == manifest["diff"]["instances"]["removed"] == 0
