@@ -44,8 +44,12 @@ typed as (
         line_no,
         valid,
         is_object,
-        coalesce(v[1], regexp_extract(v[2], '^t[0-9]_(.+)$', 1)) as id,
-        regexp_replace(v[3], '^t3_', '') as link_id,
+        -- string functions, not regexps: this select runs once per dump line
+        case
+            when v[1] is not null then v[1]
+            when v[2] like 't_\_%' escape '\' then substr(v[2], 4)
+        end as id,
+        case when starts_with(v[3], 't3_') then substr(v[3], 4) else v[3] end as link_id,
         v[4] as parent_id,
         v[5] as subreddit,
         v[6] as author,
