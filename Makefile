@@ -7,7 +7,7 @@ CB := $(VENV)/bin/communitybench
 # (torch's CPU build lives there) explicitly when the machine defines one.
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links "$(PIP_FIND_LINKS)",)
 
-.PHONY: setup test test-all lint build-release demo-forum clean-build bench sql
+.PHONY: setup test test-all lint build-release demo-forum clean-build bench sql serve
 
 setup: ## create .venv and install the project with dev extras
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -34,6 +34,13 @@ build-release: ## the whole pipeline on the configured source (demo forum by def
 
 sql: ## read-only SQL shell on the warehouse; works while a build runs (Q="select ..." runs one query)
 	$(CB) sql $(if $(Q),-c "$(Q)",)
+
+# scheduled rebuilds (README "Scheduled rebuilds"); e.g. make serve CRON="0 3 * * *" OVERLAP=wait
+CRON ?= 0 3 * * 1
+OVERLAP ?= cancel
+
+serve: ## Prefect server on 127.0.0.1:4200 (unless one answers) + `communitybench serve`, foreground
+	VENV=$(VENV) bash scripts/serve.sh --cron "$(CRON)" --overlap $(OVERLAP)
 
 demo-forum:
 	$(CB) demo-forum --seed 7 --out data/demo

@@ -16,6 +16,7 @@ from rich.console import Console
 from communitybench import report, stages
 from communitybench.commands.communities import communities as communities_command
 from communitybench.commands.crawl import crawl as crawl_command
+from communitybench.commands.serve import serve as serve_command
 from communitybench.commands.sql import sql as sql_command
 from communitybench.commands.tasks import tasks as tasks_command
 from communitybench.config import BuildConfig, ConfigError, load_config
@@ -172,6 +173,7 @@ app.command("crawl")(crawl_command)
 app.command("communities")(communities_command)
 app.command("tasks")(tasks_command)
 app.command("sql")(sql_command)
+app.command("serve")(serve_command)
 
 
 if __name__ == "__main__":
