@@ -35,7 +35,9 @@ def _timed(config, root: Path) -> tuple[float, dict]:
 
     start = time.perf_counter()
     summary = build_release(
-        config=config, warehouse_path=root / "wh.duckdb", releases_dir=root / "releases",
+        config=config,
+        warehouse_path=root / "wh.duckdb",
+        releases_dir=root / "releases",
         build_dir=root / "build",
     )
     return time.perf_counter() - start, summary
@@ -55,8 +57,10 @@ def main() -> None:
     again, second = _timed(_config(args.out, args.scale, 1), args.out)
     added, third = _timed(_config(args.out, args.scale, 2), args.out)
     print(f"full build (scale {args.scale}):   {full:8.1f} s  -> {first['release']['version']}")
-    print(f"no-change rebuild:         {again:8.1f} s  -> {second['release']['version']} "
-          f"(reused from {second['release'].get('reused_from')})")
+    print(
+        f"no-change rebuild:         {again:8.1f} s  -> {second['release']['version']} "
+        f"(reused from {second['release'].get('reused_from')})"
+    )
     print(f"ratio no-change / full:    {again / full:8.3f}   (target <= 0.05)")
     print(f"+10% data (month 2):       {added:8.1f} s  -> {third['release']['version']}")
     reuse = third.get("communities", {}).get("embeddings", {})

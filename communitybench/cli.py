@@ -108,7 +108,8 @@ def ingest(
         raise typer.Exit(2) from None
     report.print_tables(report.ingest_table(summary))
     if not no_staging:
-        staged = stages.run_staging(obj.warehouse_path, **stages.staging_kwargs(config.clean, config=config))
+        kwargs = stages.staging_kwargs(config.clean, config=config)
+        staged = stages.run_staging(obj.warehouse_path, **kwargs)
         report.print_tables(report.staging_table(staged))
 
 
@@ -141,8 +142,11 @@ def build_release(
     settings = get_settings()
     try:
         summary = flow(
-            config=config, warehouse_path=obj.warehouse_path,
-            releases_dir=settings.releases_dir, build_dir=settings.build_dir, version=version,
+            config=config,
+            warehouse_path=obj.warehouse_path,
+            releases_dir=settings.releases_dir,
+            build_dir=settings.build_dir,
+            version=version,
         )
     except (ValidationFailed, ReleaseError) as exc:
         err.print(f"[red]release blocked:[/red] {exc}")
@@ -156,11 +160,15 @@ def build_release(
     release = summary["release"]
     typer.echo(f"warehouse: {obj.warehouse_path}")
     if release.get("reused_from"):
-        typer.echo(f"release:   {release['path']} (nothing changed since "
-                   f"{release['reused_from']}: every stage reused, its files republished)")
+        typer.echo(
+            f"release:   {release['path']} (nothing changed since "
+            f"{release['reused_from']}: every stage reused, its files republished)"
+        )
     else:
-        typer.echo(f"release:   {release['path']} (validation passed; Data Docs in "
-                   f"{release['validation']['docs_dir']})")
+        typer.echo(
+            f"release:   {release['path']} (validation passed; Data Docs in "
+            f"{release['validation']['docs_dir']})"
+        )
 
 
 def _ingest_kwargs(config: BuildConfig) -> dict:

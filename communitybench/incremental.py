@@ -65,22 +65,35 @@ def republish(releases_dir: Path, *, previous: str, version: str, created_at: st
             elif target.exists():
                 shutil.copy2(target, tmp / name)
         ids = json.loads((tmp / "ids.json").read_text())
-        kept = {k: {"added": 0, "removed": 0, "kept": len(ids.get(k, []))}
-                for k in ("communities", "instances")}
-        manifest.update(version=version, created_at=created_at, reused_from=previous,
-                        diff={"previous": previous, **kept, "removed_items": 0})
+        kept = {
+            k: {"added": 0, "removed": 0, "kept": len(ids.get(k, []))}
+            for k in ("communities", "instances")
+        }
+        manifest.update(
+            version=version,
+            created_at=created_at,
+            reused_from=previous,
+            diff={"previous": previous, **kept, "removed_items": 0},
+        )
         stats = json.loads((tmp / "stats.json").read_text())
         card = render_card(
-            version=version, splits=manifest["row_counts"], stats=stats, diff=manifest["diff"],
+            version=version,
+            splits=manifest["row_counts"],
+            stats=stats,
+            diff=manifest["diff"],
             validation=manifest["validation"],
-            manifest_summary={"config_hash": manifest["config_hash"],
-                              "code_revision": manifest["code_revision"],
-                              "created_at": created_at, "reused_from": previous,
-                              "models": manifest["models"]},
+            manifest_summary={
+                "config_hash": manifest["config_hash"],
+                "code_revision": manifest["code_revision"],
+                "created_at": created_at,
+                "reused_from": previous,
+                "models": manifest["models"],
+            },
         )
         (tmp / "README.md").write_text(card)
-        manifest["files"] = {str(p.relative_to(tmp)): sha256_file(p)
-                             for p in sorted(tmp.rglob("*")) if p.is_file()}
+        manifest["files"] = {
+            str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
         publish(tmp, releases_dir / version, releases_dir)
     except BaseException:

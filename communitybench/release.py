@@ -68,15 +68,24 @@ def query_vectors(con, query_ids: list[str], *, model: str, revision: str) -> np
 
 
 def assign_instance_splits(
-    con, *, seed: int, fractions, group_by: str, near_dup_cosine: float, model: str,
+    con,
+    *,
+    seed: int,
+    fractions,
+    group_by: str,
+    near_dup_cosine: float,
+    model: str,
     revision: str,
 ) -> dict:
     """Write ``instance_splits`` for every task table; check the leakage gates."""
     rows = []
     for task, table in TASK_TABLES.items():
-        rows += [(task, *r) for r in con.execute(
-            f"select instance_id, thread_id, community_id, query_id from {table} order by 1"
-        ).fetchall()]
+        rows += [
+            (task, *r)
+            for r in con.execute(
+                f"select instance_id, thread_id, community_id, query_id from {table} order by 1"
+            ).fetchall()
+        ]
     threads = sorted({(r[2], r[4]) for r in rows})
     vectors = query_vectors(con, [q for _, q in threads], model=model, revision=revision)
     merged = {t: t for t, _ in threads}
@@ -99,7 +108,9 @@ def _split_gates(con, threads, vectors, threshold: float) -> dict:
     near = []
     if vectors is not None:
         near = cross_split_near_duplicates(
-            [t for t, _ in threads], [split_of[t] for t, _ in threads], vectors,
+            [t for t, _ in threads],
+            [split_of[t] for t, _ in threads],
+            vectors,
             threshold=threshold,
         )
     counts = con.execute(
@@ -174,8 +185,12 @@ def previous_release(releases_dir: Path) -> dict | None:
         return None
     data = json.loads(manifest.read_text())
     ids = json.loads((folder / "ids.json").read_text()) if (folder / "ids.json").exists() else {}
-    return {"version": data["version"], "communities": ids.get("communities", []),
-            "instances": ids.get("instances", []), "items": ids.get("items", [])}
+    return {
+        "version": data["version"],
+        "communities": ids.get("communities", []),
+        "instances": ids.get("instances", []),
+        "items": ids.get("items", []),
+    }
 
 
 def utc_now() -> datetime:

@@ -64,10 +64,17 @@ def summary_markdown(summary: dict) -> str:
     if "release" in summary:
         release = summary["release"]
         checks = release["validation"]["tables"]
-        lines += ["", "## release", "", f"- version: `{release['version']}` at `{release['path']}`",
-                  f"- validation: passed ({len(checks)} tables, "
-                  f"{sum(t['checks'] for t in checks.values())} checks)", "",
-                  "| task/split | instances |", "|---|---:|"]
+        lines += [
+            "",
+            "## release",
+            "",
+            f"- version: `{release['version']}` at `{release['path']}`",
+            f"- validation: passed ({len(checks)} tables, "
+            f"{sum(t['checks'] for t in checks.values())} checks)",
+            "",
+            "| task/split | instances |",
+            "|---|---:|",
+        ]
         lines += [f"| {k} | {n} |" for k, n in release["gates"]["counts"].items()]
     return "\n".join(lines) + "\n"
 

@@ -100,10 +100,13 @@ def _takedown_variables(con, path: Path | None, *, allow_dev_key: bool) -> dict:
     if not Path(path).exists():
         raise FileNotFoundError(f"takedown list {path} (clean.takedowns) does not exist")
     listed = parse_takedowns(Path(path).read_text(encoding="utf-8"))
-    authors = [r[0] for r in con.execute(
-        "select distinct author from raw_comments where author is not null union "
-        "select distinct author from raw_submissions where author is not null"
-    ).fetchall()]
+    authors = [
+        r[0]
+        for r in con.execute(
+            "select distinct author from raw_comments where author is not null union "
+            "select distinct author from raw_submissions where author is not null"
+        ).fetchall()
+    ]
     key = None
     if listed.member_ids:
         from communitybench.settings import get_settings
@@ -152,8 +155,12 @@ def run_release(
     with warehouse.connect(warehouse_path) as con:
         warehouse.ensure_tables(con, layer="marts")
         gates = release.assign_instance_splits(
-            con, seed=splits.seed, fractions=splits.fractions, group_by=splits.group_by,
-            near_dup_cosine=splits.near_duplicate_cosine, model=config.embed.model,
+            con,
+            seed=splits.seed,
+            fractions=splits.fractions,
+            group_by=splits.group_by,
+            near_dup_cosine=splits.near_duplicate_cosine,
+            model=config.embed.model,
             revision=config.embed.revision,
         )
         tables = [s.name for s in schemas_in_warehouse(con)]
@@ -164,9 +171,15 @@ def run_release(
         models = {"embedding": {"model": config.embed.model, "revision": config.embed.revision}}
         models["llm"] = _llm_models(con)
         path = release_build.write_release(
-            con, releases_dir=releases_dir, version=name, config=config,
-            validation=summary.to_dict(), gates=gates, models=models,
-            created_at=now.isoformat(timespec="seconds"), progress=progress,
+            con,
+            releases_dir=releases_dir,
+            version=name,
+            config=config,
+            validation=summary.to_dict(),
+            gates=gates,
+            models=models,
+            created_at=now.isoformat(timespec="seconds"),
+            progress=progress,
             input_fingerprint=fingerprint,
         )
     return {"version": name, "path": str(path), "validation": summary.to_dict(), "gates": gates}
@@ -216,12 +229,19 @@ def run_republish(releases_dir: Path, *, previous: str, version: str | None = No
     now = release.utc_now()
     name = release.next_version(Path(releases_dir), today=now, requested=version)
     path = incremental.republish(
-        Path(releases_dir), previous=previous, version=name,
+        Path(releases_dir),
+        previous=previous,
+        version=name,
         created_at=now.isoformat(timespec="seconds"),
     )
     manifest = json.loads((path / "manifest.json").read_text())
-    return {"version": name, "path": str(path), "reused_from": previous,
-            "validation": manifest["validation"], "gates": manifest["split_gates"]}
+    return {
+        "version": name,
+        "path": str(path),
+        "reused_from": previous,
+        "validation": manifest["validation"],
+        "gates": manifest["split_gates"],
+    }
 
 
 def run_demo_forum(out_dir: Path, *, seed: int, scale: float, months: int) -> dict:
@@ -233,8 +253,11 @@ def run_demo_forum(out_dir: Path, *, seed: int, scale: float, months: int) -> di
         meta = json.loads(truth.read_text())
         wanted = {"seed": seed, "scale": scale, "months": months, "version": DEMO_FORUM_VERSION}
         have = {k: meta.get(k) for k in wanted}
-        files = [Path(out_dir) / f"{kind}_2026-{m:02d}.zst" for kind in ("RS", "RC")
-                 for m in range(1, months + 1)]
+        files = [
+            Path(out_dir) / f"{kind}_2026-{m:02d}.zst"
+            for kind in ("RS", "RC")
+            for m in range(1, months + 1)
+        ]
         if have == wanted and all(f.exists() for f in files):
             return {"out_dir": str(out_dir), "reused": True, **wanted}
     return write_demo_forum(out_dir, seed=seed, scale=scale, months=months, progress=True)

@@ -7,7 +7,8 @@ columns computed in DuckDB (``transforms`` of the rule into SQL, see ``derived_c
 - ``sums_to_one = ["distribution"]``: the list sums to 1 within 1e-6
 - ``index_within = { label = "option_ids" }``: 0 <= label < len(option_ids)
 - ``length_equals = { option_ids = "k" }``: len(option_ids) == k
-- ``points_to = { label = ["candidate_ids", "community_id"] }``: candidate_ids[label] == community_id
+- ``points_to = { label = ["candidate_ids", "community_id"] }``:
+  candidate_ids[label] == community_id
 - ``exported = true``: no value of any text column equals a known username, and no handle-like
   username appears inside JSON columns (profiles)
 
@@ -110,13 +111,17 @@ def expectations_for(schema: TableSchema) -> list:
         out.append(ex.ExpectCompoundColumnsToBeUnique(column_list=list(schema.key)))
     for name in derived_columns(schema):
         if name.startswith("__sum_"):
-            out.append(ex.ExpectColumnValuesToBeBetween(
-                column=name, min_value=1 - 1e-6, max_value=1 + 1e-6))
+            out.append(
+                ex.ExpectColumnValuesToBeBetween(
+                    column=name, min_value=1 - 1e-6, max_value=1 + 1e-6
+                )
+            )
         else:
             out.append(ex.ExpectColumnValuesToBeInSet(column=name, value_set=[True]))
     if schema.checks.get("exported"):
-        out.append(ex.ExpectColumnValuesToBeBetween(
-            column="__username_hits", min_value=0, max_value=0))
+        out.append(
+            ex.ExpectColumnValuesToBeBetween(column="__username_hits", min_value=0, max_value=0)
+        )
     return out
 
 
@@ -127,8 +132,11 @@ def _column_checks(col) -> list:
     if "in_set" in checks:
         out.append(ex.ExpectColumnValuesToBeInSet(column=col.name, value_set=checks["in_set"]))
     if ("min" in checks or "max" in checks) and not col.type.endswith("[]"):
-        out.append(ex.ExpectColumnValuesToBeBetween(
-            column=col.name, min_value=checks.get("min"), max_value=checks.get("max")))
+        out.append(
+            ex.ExpectColumnValuesToBeBetween(
+                column=col.name, min_value=checks.get("min"), max_value=checks.get("max")
+            )
+        )
     if "regex" in checks:
         out.append(ex.ExpectColumnValuesToMatchRegex(column=col.name, regex=checks["regex"]))
     return out
@@ -141,14 +149,17 @@ def table_frame(con, schema: TableSchema):
         if col.type.endswith("[]"):
             cols.append(f"len({col.name}) as {col.name}")
         else:
-            cols.append(f"{col.name}::{'VARCHAR' if col.type == 'JSON' else col.type} as {col.name}")
+            cast_to = "VARCHAR" if col.type == "JSON" else col.type
+            cols.append(f"{col.name}::{cast_to} as {col.name}")
     cols += [f"{expr} as {name}" for name, expr in derived_columns(schema).items()]
     base = f"select row_number() over () as {ROW}, * from {schema.name}"
     select = ", ".join([ROW, *cols])
     if schema.checks.get("exported"):
         select += ", coalesce(hits.n, 0) as __username_hits"
-        sql = f"with base as ({base}), hits as ({_username_hits_sql(con, schema)}) " \
-              f"select {select} from base left join hits using ({ROW})"
+        sql = (
+            f"with base as ({base}), hits as ({_username_hits_sql(con, schema)}) "
+            f"select {select} from base left join hits using ({ROW})"
+        )
     else:
         sql = f"with base as ({base}) select {select} from base"
     return con.execute(sql).df()
@@ -189,8 +200,13 @@ def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> 
     for name in tables:
         schema = schemas.load_schema(name)
         if con.execute(f"select count(*) from {name}").fetchone()[0] == 0:
-            summary.tables[name] = {"rows": 0, "checks": 0, "passed": 0, "failed": 0,
-                                    "status": "empty: nothing to check"}
+            summary.tables[name] = {
+                "rows": 0,
+                "checks": 0,
+                "passed": 0,
+                "failed": 0,
+                "status": "empty: nothing to check",
+            }
             continue
         frame = table_frame(con, schema)
         result = _run_suite(context, schema, frame, docs=False)

@@ -66,7 +66,9 @@ def crawl_reddit(
     fetch_member_histories(warehouse_path, crawl_id, options, policy)
     summary = finish_crawl(warehouse_path, crawl_id, options, policy)
     if staging:
-        summary["staging"] = build_staging(warehouse_path, **stages.staging_kwargs(config.clean, config=config))
+        summary["staging"] = build_staging(
+            warehouse_path, **stages.staging_kwargs(config.clean, config=config)
+        )
     markdown = crawl_markdown(summary)
     print(markdown)
     create_markdown_artifact(

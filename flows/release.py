@@ -27,6 +27,9 @@ def publish_release(
 ) -> dict:
     """Validate the warehouse and publish ``releases/<version>/`` (nothing on failure)."""
     return validate_and_export(
-        warehouse_path, config=config, releases_dir=releases_dir, build_dir=build_dir,
+        warehouse_path,
+        config=config,
+        releases_dir=releases_dir,
+        build_dir=build_dir,
         version=version,
     )

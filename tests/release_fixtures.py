@@ -27,7 +27,11 @@ def _common(task: str, n: int) -> dict:
         "query_title": f"Which knife should I buy, question {n}?",
         "query_body": "Budget is small.",
         "option_ids": [f"t1_{thread}a", f"t1_{thread}b", f"t1_{thread}c"],
-        "option_texts": ["A cheap Victorinox.", "Save for a Japanese gyuto.", "Any knife, sharpen it."],
+        "option_texts": [
+            "A cheap Victorinox.",
+            "Save for a Japanese gyuto.",
+            "Any knife, sharpen it.",
+        ],
         "k": 3,
     }
 
@@ -49,16 +53,22 @@ def rows(task: str, n: int) -> dict:
         true = row["community_id"]
         other = COMMUNITIES[1 - COMMUNITIES.index(true)]
         candidates = [other, true] if n % 2 else [true, other]
-        row.update(distribution=[0.6, 0.3, 0.1], estimator="dirichlet_score",
-                   candidate_ids=candidates, candidate_profiles=json.dumps([PROFILE, PROFILE]),
-                   label=candidates.index(true), n_hard=1)
+        row.update(
+            distribution=[0.6, 0.3, 0.1],
+            estimator="dirichlet_score",
+            candidate_ids=candidates,
+            candidate_profiles=json.dumps([PROFILE, PROFILE]),
+            label=candidates.index(true),
+            n_hard=1,
+        )
     return row
 
 
 def insert(con, table: str, row: dict) -> None:
     cols = ", ".join(row)
-    con.execute(f"insert into {table} ({cols}) values ({', '.join('?' * len(row))})",
-                list(row.values()))
+    con.execute(
+        f"insert into {table} ({cols}) values ({', '.join('?' * len(row))})", list(row.values())
+    )
 
 
 def build(path, n_threads: int = 12):
@@ -67,12 +77,26 @@ def build(path, n_threads: int = 12):
     for layer in ("raw", "staging", "marts"):
         warehouse.ensure_tables(con, layer=layer)
     for i, author in enumerate(AUTHORS):
-        insert(con, "stg_comments", {
-            "id": f"x{i}", "link_id": "s0", "parent_id": "t3_s0", "is_top_level": True,
-            "subreddit": "cooking", "author": author, "body": "a body that is long enough",
-            "created_utc": datetime(2026, 1, 1), "stickied": False, "status": "ok",
-            "n_observations": 1, "first_retrieved_at": datetime(2026, 1, 2),
-            "last_retrieved_at": datetime(2026, 1, 2), "source": "dump"})
+        insert(
+            con,
+            "stg_comments",
+            {
+                "id": f"x{i}",
+                "link_id": "s0",
+                "parent_id": "t3_s0",
+                "is_top_level": True,
+                "subreddit": "cooking",
+                "author": author,
+                "body": "a body that is long enough",
+                "created_utc": datetime(2026, 1, 1),
+                "stickied": False,
+                "status": "ok",
+                "n_observations": 1,
+                "first_retrieved_at": datetime(2026, 1, 2),
+                "last_retrieved_at": datetime(2026, 1, 2),
+                "source": "dump",
+            },
+        )
     for task in ("pi", "dp", "ccg", "ci"):
         for n in range(n_threads):
             insert(con, f"task_{task}", rows(task, n))

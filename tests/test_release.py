@@ -24,8 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _release(wh, tmp_path, **kwargs):
     return stages.run_release(
-        wh, config=BuildConfig(), releases_dir=tmp_path / "releases",
-        build_dir=tmp_path / "build", progress=False, **kwargs,
+        wh,
+        config=BuildConfig(),
+        releases_dir=tmp_path / "releases",
+        build_dir=tmp_path / "build",
+        progress=False,
+        **kwargs,
     )
 
 
@@ -57,8 +61,13 @@ def test_release_layout_manifest_and_card(published):
                 rel = f"{task}/{split}.{ext}"
                 assert manifest["files"][rel] == sha256_file(folder / rel)
         assert sum(manifest["row_counts"][task].values()) == 40
-    for rel in ("README.md", "stats.json", "plots/members_map.png",
-                "plots/option_distributions.png", "plots/community_sizes.png"):
+    for rel in (
+        "README.md",
+        "stats.json",
+        "plots/members_map.png",
+        "plots/option_distributions.png",
+        "plots/community_sizes.png",
+    ):
         assert manifest["files"][rel] == sha256_file(folder / rel)
     assert manifest["config_hash"] == BuildConfig().config_hash()
     assert manifest["validation"]["success"] is True
@@ -96,8 +105,10 @@ def test_corrupted_task_table_blocks_the_release(wh, tmp_path):
     import warehouse
 
     with warehouse.connect(wh) as con:
-        con.execute("update task_dp set distribution = [0.3, 0.3, 0.3] where instance_id = ?",
-                    [fx.iid("dp", 9)])
+        con.execute(
+            "update task_dp set distribution = [0.3, 0.3, 0.3] where instance_id = ?",
+            [fx.iid("dp", 9)],
+        )
     (tmp_path / "releases").mkdir()
     before = sorted(p.name for p in (tmp_path / "releases").iterdir())
     with pytest.raises(ValidationFailed, match=fx.iid("dp", 9)):
@@ -156,7 +167,11 @@ def test_same_inputs_same_ids_and_splits(tmp_path):
         path.parent.mkdir()
         fx.build(path, n_threads=40).close()
         folder = Path(_release(path, tmp_path / run, version="x")["path"])
-        outs.append((json.loads((folder / "ids.json").read_text()),
-                     {str(p.relative_to(folder)): p.read_bytes() for p in folder.glob("*/*.jsonl")}))
+        outs.append(
+            (
+                json.loads((folder / "ids.json").read_text()),
+                {str(p.relative_to(folder)): p.read_bytes() for p in folder.glob("*/*.jsonl")},
+            )
+        )
     assert outs[0][0] == outs[1][0]
     assert outs[0][1] == outs[1][1]

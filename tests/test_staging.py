@@ -223,12 +223,16 @@ def test_takedowns_by_item_name_and_pseudonym(con, wh_path, tmp_path, monkeypatc
 
     monkeypatch.setenv("COMMUNITYBENCH_PSEUDONYM_KEY", "test-key")
     get_settings.cache_clear()
-    _insert(con, "raw_comments", [
-        {"id": "c1", "author": "alice", "body": TEXT + " 1"},
-        {"id": "c2", "author": "bob", "body": TEXT + " 2"},
-        {"id": "c3", "author": "carol", "body": TEXT + " 3"},
-        {"id": "c4", "author": "dave", "body": TEXT + " 4"},
-    ])
+    _insert(
+        con,
+        "raw_comments",
+        [
+            {"id": "c1", "author": "alice", "body": TEXT + " 1"},
+            {"id": "c2", "author": "bob", "body": TEXT + " 2"},
+            {"id": "c3", "author": "carol", "body": TEXT + " 3"},
+            {"id": "c4", "author": "dave", "body": TEXT + " 4"},
+        ],
+    )
     _insert(con, "raw_submissions", [{"id": "s1", "author": "erin", "title": "t", "selftext": "x"}])
     [bob] = pseudonymize(["bob"], key="test-key")
     listed = tmp_path / "takedowns.txt"

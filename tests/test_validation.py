@@ -40,8 +40,9 @@ def test_valid_task_tables_pass_and_docs_are_built(task_con, tmp_path):
 
 def test_distribution_not_summing_to_one_names_the_row(task_con):
     bad = fx.iid("dp", 4)
-    task_con.execute("update task_dp set distribution = [0.5, 0.3, 0.1] where instance_id = ?",
-                     [bad])
+    task_con.execute(
+        "update task_dp set distribution = [0.5, 0.3, 0.1] where instance_id = ?", [bad]
+    )
     summary = validate_tables(task_con, ["task_dp"])
     [failure] = summary.failures
     assert failure.column == "__sum_distribution" and failure.failing_keys == [{"instance_id": bad}]
@@ -56,14 +57,21 @@ def test_duplicated_instance_id_names_the_id(task_con):
 
 def test_username_in_an_exported_column_is_caught(task_con):
     pi, ci = fx.iid("pi", 5), fx.iid("ci", 2)
-    task_con.execute("update task_pi set option_ids = ['t1_x', 'quiet_otter_42', 't1_z'] "
-                     "where instance_id = ?", [pi])
-    task_con.execute("""update task_ci set candidate_profiles = '["by BakeMaster3000"]'
-                        where instance_id = ?""", [ci])
+    task_con.execute(
+        "update task_pi set option_ids = ['t1_x', 'quiet_otter_42', 't1_z'] where instance_id = ?",
+        [pi],
+    )
+    task_con.execute(
+        """update task_ci set candidate_profiles = '["by BakeMaster3000"]'
+                        where instance_id = ?""",
+        [ci],
+    )
     summary = validate_tables(task_con, ["task_pi", "task_ci"])
     failing = {(f.table, f.column): f.failing_keys for f in summary.failures}
-    assert failing == {("task_pi", "__username_hits"): [{"instance_id": pi}],
-                       ("task_ci", "__username_hits"): [{"instance_id": ci}]}
+    assert failing == {
+        ("task_pi", "__username_hits"): [{"instance_id": pi}],
+        ("task_ci", "__username_hits"): [{"instance_id": ci}],
+    }
 
 
 def test_label_out_of_range_and_ci_label_not_the_true_community(task_con):
@@ -83,9 +91,11 @@ def test_k_out_of_bounds_and_length_mismatch(task_con):
     task_con.execute("update task_dp set k = 4 where instance_id = ?", [dp])
     summary = validate_tables(task_con, ["task_dp"])
     failing = {f.column: f.failing_keys for f in summary.failures}
-    assert failing == {"__len_option_ids_is_k": [{"instance_id": dp}],
-                       "__len_option_texts_is_k": [{"instance_id": dp}],
-                       "__len_distribution_is_k": [{"instance_id": dp}]}
+    assert failing == {
+        "__len_option_ids_is_k": [{"instance_id": dp}],
+        "__len_option_texts_is_k": [{"instance_id": dp}],
+        "__len_distribution_is_k": [{"instance_id": dp}],
+    }
 
 
 def test_every_task_schema_declares_the_release_checks():

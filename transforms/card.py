@@ -45,51 +45,90 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines
 
 
-def render_card(*, version: str, splits: dict, stats: dict, diff: dict, validation: dict,
-                manifest_summary: dict) -> str:
+def render_card(
+    *, version: str, splits: dict, stats: dict, diff: dict, validation: dict, manifest_summary: dict
+) -> str:
     """The whole README.md of a release."""
     order = ("train", "dev", "test")
     lines = [front_matter(version, {t: [x for x in order if x in s] for t, s in splits.items()})]
-    lines += [f"# communitybench {version}", "",
-              "Community-level preference benchmark built from forum data by the communitybench "
-              "pipeline. Every instance is tied to one community (a cluster of forum members "
-              "found from what they write), one query (a thread that asks something), k options "
-              "(real top-level replies) and the community's preference distribution over them, "
-              "estimated from votes inside threads the community owns.", "", "## Tasks", ""]
+    lines += [
+        f"# communitybench {version}",
+        "",
+        "Community-level preference benchmark built from forum data by the communitybench "
+        "pipeline. Every instance is tied to one community (a cluster of forum members "
+        "found from what they write), one query (a thread that asks something), k options "
+        "(real top-level replies) and the community's preference distribution over them, "
+        "estimated from votes inside threads the community owns.",
+        "",
+        "## Tasks",
+        "",
+    ]
     lines += [f"- **{t}** — {d}" for t, d in TASKS.items()]
     lines += ["", "## Size", ""]
-    rows = [[t, *(counts.get(s, 0) for s in ("train", "dev", "test"))]
-            for t, counts in splits.items()]
+    rows = [
+        [t, *(counts.get(s, 0) for s in ("train", "dev", "test"))] for t, counts in splits.items()
+    ]
     lines += _table(["task", "train", "dev", "test"], rows)
-    lines += ["", f"Communities: {stats.get('communities', 0)} "
-              f"(sizes {stats.get('community_size_min', 0)}–{stats.get('community_size_max', 0)},"
-              f" median {stats.get('community_size_median', 0)}); members clustered: "
-              f"{stats.get('members', 0)}; noise share: {stats.get('noise_share', 0):.1%}.", ""]
+    lines += [
+        "",
+        f"Communities: {stats.get('communities', 0)} "
+        f"(sizes {stats.get('community_size_min', 0)}–{stats.get('community_size_max', 0)},"
+        f" median {stats.get('community_size_median', 0)}); members clustered: "
+        f"{stats.get('members', 0)}; noise share: {stats.get('noise_share', 0):.1%}.",
+        "",
+    ]
     methods = stats.get("profile_methods", {})
     if methods:
-        lines += ["Profiles: " + ", ".join(f"{n} {m}" for m, n in sorted(methods.items()))
-                  + " (extractive = distinctive terms, representative quotes and tone statistics;"
-                  " llm = written by the model named under Provenance).", ""]
+        lines += [
+            "Profiles: "
+            + ", ".join(f"{n} {m}" for m, n in sorted(methods.items()))
+            + " (extractive = distinctive terms, representative quotes and tone statistics;"
+            " llm = written by the model named under Provenance).",
+            "",
+        ]
     lines += ["## What was dropped before building (staging drop reasons)", ""]
     drops = stats.get("drop_reasons", {})
-    lines += _table(["table", "reason", "rows"],
-                    [[t, r, n] for t, reasons in drops.items() for r, n in reasons.items()])
+    lines += _table(
+        ["table", "reason", "rows"],
+        [[t, r, n] for t, reasons in drops.items() for r, n in reasons.items()],
+    )
     lines += ["", "## Changes since the previous release", ""]
     lines += _diff_lines(diff)
-    lines += ["", "## Validation", "", f"All gates passed: {validation.get('success')}. "
-              f"Tables checked: {len(validation.get('tables', {}))}; checks: "
-              f"{sum(t['checks'] for t in validation.get('tables', {}).values())}.", ""]
-    lines += ["## Plots", "", "![members](plots/members_map.png)",
-              "![community sizes](plots/community_sizes.png)",
-              "![option distributions](plots/option_distributions.png)", ""]
+    lines += [
+        "",
+        "## Validation",
+        "",
+        f"All gates passed: {validation.get('success')}. "
+        f"Tables checked: {len(validation.get('tables', {}))}; checks: "
+        f"{sum(t['checks'] for t in validation.get('tables', {}).values())}.",
+        "",
+    ]
+    lines += [
+        "## Plots",
+        "",
+        "![members](plots/members_map.png)",
+        "![community sizes](plots/community_sizes.png)",
+        "![option distributions](plots/option_distributions.png)",
+        "",
+    ]
     lines += ["## Provenance", ""]
     lines += [f"- {k}: `{v}`" for k, v in manifest_summary.items()]
-    lines += ["", "## Loading", "", "```python", "import datasets",
-              f'ds = datasets.load_dataset("parquet", data_files={{"test": "{version}/pi/'
-              'test.parquet"})', "# or, from the release folder: "
-              'datasets.load_dataset("<path>/releases/' + version + '", "pi")', "```", "",
-              "Authors never appear: the pipeline keeps usernames inside its warehouse and "
-              "exports only keyed pseudonyms.", ""]
+    lines += [
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "import datasets",
+        f'ds = datasets.load_dataset("parquet", data_files={{"test": "{version}/pi/'
+        'test.parquet"})',
+        "# or, from the release folder: "
+        'datasets.load_dataset("<path>/releases/' + version + '", "pi")',
+        "```",
+        "",
+        "Authors never appear: the pipeline keeps usernames inside its warehouse and "
+        "exports only keyed pseudonyms.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -97,10 +136,16 @@ def _diff_lines(diff: dict) -> list[str]:
     if not diff.get("previous"):
         return ["First release: nothing to compare."]
     lines = [f"Compared with {diff['previous']}:", ""]
-    rows = [[kind, d["added"], d["removed"], d["kept"]]
-            for kind, d in diff.items() if isinstance(d, dict)]
+    rows = [
+        [kind, d["added"], d["removed"], d["kept"]]
+        for kind, d in diff.items()
+        if isinstance(d, dict)
+    ]
     lines += _table(["", "added", "removed", "kept"], rows)
     if "removed_items" in diff:
-        lines += ["", f"Removed since {diff['previous']}: {diff['removed_items']} items "
-                  "(deleted, removed or taken down at the source)."]
+        lines += [
+            "",
+            f"Removed since {diff['previous']}: {diff['removed_items']} items "
+            "(deleted, removed or taken down at the source).",
+        ]
     return lines

@@ -45,7 +45,9 @@ def parse_takedowns(text: str) -> Takedowns:
         elif not kind:
             items.add(value)
         else:
-            raise ValueError(f"takedowns line {number}: unknown prefix {kind!r} (use member:/author:)")
+            raise ValueError(
+                f"takedowns line {number}: unknown prefix {kind!r} (use member:/author:)"
+            )
     return Takedowns(frozenset(authors), frozenset(members), frozenset(items))
 
 

@@ -22,7 +22,9 @@ def _build(root: Path):
 
     config = load_config(root / "configs" / "demo.toml")
     return build_release(
-        config=config, warehouse_path=root / "wh.duckdb", releases_dir=root / "releases",
+        config=config,
+        warehouse_path=root / "wh.duckdb",
+        releases_dir=root / "releases",
         build_dir=root / "build",
     )
 
@@ -49,28 +51,60 @@ def releases(tmp_path_factory, prefect_harness):
     v1 = Path(first["release"]["path"])
     with warehouse.connect(root / "wh.duckdb", read_only=True) as con:
         deleted_option = con.execute(
-            "select option_ids[1] from task_dp order by instance_id limit 1").fetchone()[0]
+            "select option_ids[1] from task_dp order by instance_id limit 1"
+        ).fetchone()[0]
         victim_option, victim = con.execute(
             """select o.id, o.author from task_pi t, unnest(t.option_ids) as u(option)
                join stg_comments o on 't1_' || o.id = u.option
                where 't1_' || o.id <> ? order by t.instance_id limit 1""",
-            [deleted_option]).fetchone()
-        victim_items = [r[0] for r in con.execute(
-            "select 't1_' || id from stg_comments where author = ?", [victim]).fetchall()]
+            [deleted_option],
+        ).fetchone()
+        victim_items = [
+            r[0]
+            for r in con.execute(
+                "select 't1_' || id from stg_comments where author = ?", [victim]
+            ).fetchall()
+        ]
     # a later observation says the option was deleted (as a re-fetched dump would)
     refetch = root / "RC_refetch.zst"
-    line = json.dumps({"id": deleted_option[3:], "link_id": "t3_x", "parent_id": "t3_x",
-                       "subreddit": "x", "author": "[deleted]", "body": "[deleted]",
-                       "score": 1, "created_utc": 1767225600, "retrieved_on": 1893456000})
+    line = json.dumps(
+        {
+            "id": deleted_option[3:],
+            "link_id": "t3_x",
+            "parent_id": "t3_x",
+            "subreddit": "x",
+            "author": "[deleted]",
+            "body": "[deleted]",
+            "score": 1,
+            "created_utc": 1767225600,
+            "retrieved_on": 1893456000,
+        }
+    )
     refetch.write_bytes(zstandard.ZstdCompressor().compress(line.encode() + b"\n"))
-    stages.run_ingest(root / "wh.duckdb", [refetch], subreddits=[], date_from=None,
-                      date_to=None, batch_lines=1000, max_line_bytes=10**6, progress=False)
+    stages.run_ingest(
+        root / "wh.duckdb",
+        [refetch],
+        subreddits=[],
+        date_from=None,
+        date_to=None,
+        batch_lines=1000,
+        max_line_bytes=10**6,
+        progress=False,
+    )
     [member] = pseudonymize([victim], key=KEY)
     (root / "configs" / "takedowns.txt").write_text(f"member:{member}\n")
     second = _build(root)
-    yield {"root": root, "v1": v1, "v2": Path(second["release"]["path"]), "first": first,
-           "second": second, "deleted": deleted_option, "victim": victim,
-           "victim_items": victim_items, "victim_option": victim_option}
+    yield {
+        "root": root,
+        "v1": v1,
+        "v2": Path(second["release"]["path"]),
+        "first": first,
+        "second": second,
+        "deleted": deleted_option,
+        "victim": victim,
+        "victim_items": victim_items,
+        "victim_option": victim_option,
+    }
     get_settings.cache_clear()
     mp.undo()
 
@@ -97,8 +131,12 @@ def test_taken_down_member_leaves_no_trace(releases):
     assert releases["victim"].encode() not in v2
     assert all(item.encode() not in v2 for item in releases["victim_items"])
     with warehouse.connect(releases["root"] / "wh.duckdb", read_only=True) as con:
-        assert con.execute("select count(*) from members where author = ?",
-                           [releases["victim"]]).fetchone()[0] == 0
+        assert (
+            con.execute(
+                "select count(*) from members where author = ?", [releases["victim"]]
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def test_card_states_what_was_removed(releases):

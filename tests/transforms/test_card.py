@@ -28,9 +28,13 @@ def test_release_diff_counts_added_removed_kept():
 
 def test_card_lists_sizes_drops_and_diff():
     card = render_card(
-        version="v2", splits={"pi": {"train": 8, "dev": 1, "test": 1}},
-        stats={"communities": 3, "drop_reasons": {"stg_comments": {"bot": 5}},
-               "profile_methods": {"extractive": 3}},
+        version="v2",
+        splits={"pi": {"train": 8, "dev": 1, "test": 1}},
+        stats={
+            "communities": 3,
+            "drop_reasons": {"stg_comments": {"bot": 5}},
+            "profile_methods": {"extractive": 3},
+        },
         diff={"previous": "v1", "instances": {"added": 2, "removed": 1, "kept": 7}},
         validation={"success": True, "tables": {"task_pi": {"checks": 12}}},
         manifest_summary={"config_hash": "abc"},

@@ -9,7 +9,9 @@ from transforms.takedowns import Takedowns, parse_takedowns, taken_down_authors
 
 
 def test_parse_entries_and_comments():
-    text = "# requests\nt1_abc\nt3_zz9  # a thread\nmember:ABCDEF0123456789\nauthor:x_y\nbare_name\n\n"
+    text = (
+        "# requests\nt1_abc\nt3_zz9  # a thread\nmember:ABCDEF0123456789\nauthor:x_y\nbare_name\n\n"
+    )
     assert parse_takedowns(text) == Takedowns(
         authors=frozenset({"x_y", "bare_name"}),
         member_ids=frozenset({"abcdef0123456789"}),
