@@ -77,7 +77,7 @@ def code_revision() -> str:
 
 def _has(con, table: str) -> bool:
     q = "select count(*) from information_schema.tables where table_name = ?"
-    return con.execute(q, [table]).fetchone()[0] > 0
+    return con.execute(q, [table]).fetchall()[0][0] > 0
 
 
 def collect_stats(con) -> dict:

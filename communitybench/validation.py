@@ -190,7 +190,7 @@ def _username_hits_sql(con, schema: TableSchema) -> str:
 
 def _exists(con, table: str) -> bool:
     query = "select count(*) from information_schema.tables where table_name = ?"
-    return con.execute(query, [table]).fetchone()[0] > 0
+    return con.execute(query, [table]).fetchall()[0][0] > 0
 
 
 def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> ValidationSummary:

@@ -68,4 +68,4 @@ def materialize(
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a table or view of that name exists in the main schema."""
     query = "select count(*) from information_schema.tables where table_name = ?"
-    return con.execute(query, [name]).fetchone()[0] > 0
+    return con.execute(query, [name]).fetchall()[0][0] > 0  # fetchall: no open result left
