@@ -195,6 +195,7 @@ def _exists(con, table: str) -> bool:
 
 def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> ValidationSummary:
     """Run the generated suites on the given warehouse tables; build Data Docs if asked."""
+    docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None  # GX needs absolute
     context = _context(docs_dir)
     summary = ValidationSummary(docs_dir=str(docs_dir) if docs_dir else None)
     for name in tables:

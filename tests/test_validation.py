@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from communitybench.validation import ValidationFailed, expectations_for, validate_tables
@@ -103,3 +105,9 @@ def test_every_task_schema_declares_the_release_checks():
         checks = load_schema(name).checks
         assert checks.get("exported") is True, name
         assert checks["length_equals"]["option_ids"] == "k", name
+
+
+def test_relative_docs_dir_works(task_con, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    summary = validate_tables(task_con, ["task_pi"], docs_dir=Path("rel") / "docs")
+    assert summary.success and (tmp_path / "rel" / "docs" / "index.html").exists()
