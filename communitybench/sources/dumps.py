@@ -28,6 +28,7 @@ from warehouse import ensure_tables, set_variables
 
 INGEST_VERSION = "ingest_v1"
 QUARANTINE_TEXT_CHARS = 2_000
+SCAN_CHUNK = 16_384
 SQL_DIR = Path(__file__).with_name("sql")
 
 
@@ -132,7 +133,9 @@ def _filter_params(subreddits, date_from, date_to, path: Path) -> dict:
 
 def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> None:
     """Parse and classify one batch, then commit its rows together with the file checkpoint."""
-    con.register("_batch", pa.table({"line_no": batch.line_numbers, "line": batch.lines}))
+    table = pa.table({"line_no": batch.line_numbers, "line": batch.lines})
+    # several record batches let DuckDB parse and insert on every core (one chunk = one thread)
+    con.register("_batch", pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_CHUNK)))
     try:
         set_variables(
             con,
