@@ -23,7 +23,7 @@ from pathlib import Path
 import communitybench  # noqa: F401  (offline defaults)
 import warehouse
 from communitybench import embeddings, stages
-from communitybench.config import CleanConfig, EmbedConfig
+from communitybench.config import EmbedConfig
 
 
 def demo_texts(folder: Path, *, scale: float, limit: int | None) -> Path:
@@ -33,17 +33,7 @@ def demo_texts(folder: Path, *, scale: float, limit: int | None) -> Path:
     write_demo_forum(folder / "forum", seed=7, scale=scale)
     wh = folder / "bench.duckdb"
     files = sorted((folder / "forum").glob("R*_*.zst"))
-    stages.run_ingest(
-        wh,
-        files,
-        subreddits=[],
-        date_from=None,
-        date_to=None,
-        batch_lines=100_000,
-        max_line_bytes=1_000_000,
-        progress=False,
-    )
-    stages.run_staging(wh, **stages.staging_kwargs(CleanConfig()))
+    stages.ingest_and_stage(wh, files)
     embeddings.run_texts(wh)
     if limit:
         with warehouse.connect(wh) as con:

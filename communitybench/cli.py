@@ -98,7 +98,7 @@ def ingest(
     """Stream dump files into raw tables (bad lines → quarantine) and rebuild staging."""
     obj: Context = ctx.obj
     config = obj.config()
-    kwargs = _ingest_kwargs(config)
+    kwargs = stages.ingest_kwargs(config)
     if subreddit:
         kwargs["subreddits"] = subreddit
     try:
@@ -169,12 +169,6 @@ def build_release(
             f"release:   {release['path']} (validation passed; Data Docs in "
             f"{release['validation']['docs_dir']})"
         )
-
-
-def _ingest_kwargs(config: BuildConfig) -> dict:
-    from flows.ingest import ingest_kwargs
-
-    return ingest_kwargs(config)
 
 
 app.command("crawl")(crawl_command)

@@ -261,3 +261,26 @@ def run_demo_forum(out_dir: Path, *, seed: int, scale: float, months: int) -> di
         if have == wanted and all(f.exists() for f in files):
             return {"out_dir": str(out_dir), "reused": True, **wanted}
     return write_demo_forum(out_dir, seed=seed, scale=scale, months=months, progress=True)
+
+
+def ingest_kwargs(config) -> dict:
+    """Unpack [filters] and [ingest] into run_ingest keyword arguments."""
+    return {
+        "subreddits": config.filters.subreddits,
+        "date_from": config.filters.date_from,
+        "date_to": config.filters.date_to,
+        "batch_lines": config.ingest.batch_lines,
+        "max_line_bytes": config.ingest.max_line_bytes,
+    }
+
+
+def ingest_and_stage(
+    warehouse_path: Path, paths: list[Path], *, config=None, progress: bool = False
+) -> dict:
+    """Dump files → raw → staging with a config's settings (the defaults when none is given)."""
+    from communitybench.config import BuildConfig
+
+    config = config or BuildConfig()
+    ingested = run_ingest(warehouse_path, list(paths), **ingest_kwargs(config), progress=progress)
+    staged = run_staging(warehouse_path, **staging_kwargs(config.clean, config=config))
+    return {"ingest": ingested, "staging": staged}

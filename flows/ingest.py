@@ -38,13 +38,7 @@ def dump_paths(config: BuildConfig) -> list[Path]:
 
 def ingest_kwargs(config: BuildConfig) -> dict:
     """Unpack [filters] and [ingest] into run_ingest keyword arguments."""
-    return {
-        "subreddits": config.filters.subreddits,
-        "date_from": config.filters.date_from,
-        "date_to": config.filters.date_to,
-        "batch_lines": config.ingest.batch_lines,
-        "max_line_bytes": config.ingest.max_line_bytes,
-    }
+    return stages.ingest_kwargs(config)
 
 
 @flow(name="ingest", log_prints=True)

@@ -16,7 +16,7 @@ import pytest
 import warehouse
 from communitybench import communities as stage
 from communitybench import stages
-from communitybench.config import BuildConfig, CleanConfig
+from communitybench.config import BuildConfig
 from communitybench.settings import get_settings
 from tests.conftest import shared_path
 
@@ -81,17 +81,7 @@ def real_key(monkeypatch):
 def test_airline_sample_yields_communities_from_real_text(tmp_path, wh_path, real_key):
     folder = shared_path("reddit", "airline-subreddits-2024", "data")
     paths = write_dumps(folder, tmp_path, SUBREDDITS)
-    stages.run_ingest(
-        wh_path,
-        paths,
-        subreddits=[],
-        date_from=None,
-        date_to=None,
-        batch_lines=100_000,
-        max_line_bytes=1_000_000,
-        progress=False,
-    )
-    stages.run_staging(wh_path, **stages.staging_kwargs(CleanConfig()))
+    stages.ingest_and_stage(wh_path, paths)
     config = BuildConfig(source={"kind": "dumps"}, communities=COMMUNITIES)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # real data must not fall back to the dev key

@@ -20,7 +20,7 @@ from sklearn.metrics import adjusted_rand_score
 import warehouse
 from communitybench import communities as stage
 from communitybench import embeddings, stages
-from communitybench.config import BuildConfig, CleanConfig
+from communitybench.config import BuildConfig
 from communitybench.embeddings import vectors_from_arrow
 from transforms.communities import assign_communities
 
@@ -29,17 +29,7 @@ CONFIG = BuildConfig()  # the demo defaults: offline MiniLM, hdbscan, scope subr
 
 
 def ingest(wh: Path, files: list[Path]) -> None:
-    stages.run_ingest(
-        wh,
-        files,
-        subreddits=[],
-        date_from=None,
-        date_to=None,
-        batch_lines=100_000,
-        max_line_bytes=1_000_000,
-        progress=False,
-    )
-    stages.run_staging(wh, **stages.staging_kwargs(CleanConfig()))
+    stages.ingest_and_stage(wh, files)
 
 
 def build(wh: Path, config: BuildConfig = CONFIG) -> tuple[dict, list[int]]:

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from communitybench import stages
-from communitybench.config import CleanConfig
 from communitybench.demo_forum import write_demo_forum
 
 
@@ -17,17 +16,7 @@ def demo_wh(tmp_path_factory):
     write_demo_forum(out, seed=11, scale=1.0)
     wh = out / "wh.duckdb"
     files = sorted(out.glob("RS_*.zst")) + sorted(out.glob("RC_*.zst"))
-    ingested = stages.run_ingest(
-        wh,
-        files,
-        subreddits=[],
-        date_from=None,
-        date_to=None,
-        batch_lines=250_000,
-        max_line_bytes=1_000_000,
-        progress=False,
-    )
-    stages.run_staging(wh, **stages.staging_kwargs(CleanConfig()))
+    ingested = stages.ingest_and_stage(wh, files)["ingest"]
     truth = json.loads((out / "truth.json").read_text())
     return wh, truth, ingested
 

@@ -21,7 +21,7 @@ import schemas
 import warehouse
 from communitybench import stages
 from communitybench import tasks as stage
-from communitybench.config import BuildConfig, CleanConfig
+from communitybench.config import BuildConfig
 from communitybench.settings import Settings
 from transforms.labels import jensen_shannon
 
@@ -40,17 +40,7 @@ TABLES = (
 
 def _ingest(wh: Path, folder: Path) -> None:
     paths = sorted(folder.glob("RS_*.zst")) + sorted(folder.glob("RC_*.zst"))
-    stages.run_ingest(
-        wh,
-        paths,
-        subreddits=[],
-        date_from=None,
-        date_to=None,
-        batch_lines=100_000,
-        max_line_bytes=1_000_000,
-        progress=False,
-    )
-    stages.run_staging(wh, **stages.staging_kwargs(CleanConfig()))
+    stages.ingest_and_stage(wh, paths)
 
 
 def tfidf_vectors(texts: list[str], dim: int = 48) -> np.ndarray:
