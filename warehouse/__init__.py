@@ -69,3 +69,31 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a table or view of that name exists in the main schema."""
     query = "select count(*) from information_schema.tables where table_name = ?"
     return con.execute(query, [name]).fetchall()[0][0] > 0  # fetchall: no open result left
+
+
+class StageInputError(RuntimeError):
+    """A stage's input tables are missing; the message names them and what builds them."""
+
+
+def require_tables(con: duckdb.DuckDBPyConnection, *tables: str, hint: str) -> None:
+    """Raise StageInputError naming the missing tables and the command that builds them."""
+    query = "select table_name from information_schema.tables where table_name in ?"
+    present = {row[0] for row in con.execute(query, [list(tables)]).fetchall()}
+    missing = [t for t in tables if t not in present]
+    if missing:
+        raise StageInputError(f"the warehouse has no {', '.join(missing)} table yet: {hint}")
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
+    """Recreate each table from its schema file and insert the Arrow data, in one transaction."""
+    con.execute("begin transaction")
+    try:
+        for name, data in tables.items():
+            con.execute(schemas.ddl(schemas.load_schema(name), replace=True))
+            con.register("_incoming", data)
+            con.execute(f"insert into {name} by name select * from _incoming")
+            con.unregister("_incoming")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from communitybench import communities as stage
-from communitybench.embeddings import StageInputError
+from warehouse import StageInputError
 
 err = Console(stderr=True)
 
