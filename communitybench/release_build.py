@@ -25,12 +25,11 @@ from transforms.card import release_diff, render_card
 
 VERSIONED_MODULES = (
     "communitybench.sources.dumps",
+    "communitybench.sources.reddit_store",
+    "communitybench.demo_forum",
     "communitybench.stages",
     "communitybench.release",
     "communitybench.validation",
-    "communitybench.embeddings",
-    "communitybench.communities",
-    "communitybench.tasks",
     "transforms.embed_text",
     "transforms.members",
     "transforms.communities",
@@ -38,17 +37,15 @@ VERSIONED_MODULES = (
     "transforms.labels",
     "transforms.tasks",
     "transforms.splits",
+    "warehouse.views",
 )
 
 
 def stage_versions() -> dict[str, str]:
     """Every ``*_VERSION`` constant of the stage modules (recorded in the manifest)."""
     out = {}
-    for name in VERSIONED_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
+    for name in VERSIONED_MODULES:  # a renamed module must fail here, not vanish silently
+        module = importlib.import_module(name)
         out.update(
             {k: v for k, v in vars(module).items() if k.endswith("_VERSION") and isinstance(v, str)}
         )

@@ -86,8 +86,8 @@ def test_release_loads_with_hf_datasets(published):
     for task, counts in manifest["row_counts"].items():
         loaded = datasets.load_dataset(str(folder), task, cache_dir=str(tmp_path / "hf"))
         assert {s: loaded[s].num_rows for s in loaded} == counts
-        if "train" in loaded and loaded["train"].num_rows:
-            assert set(loaded["train"][0]) >= {"instance_id", "option_texts", "split"}
+        assert set(loaded["train"][0]) >= {"instance_id", "option_texts", "split"}
+        assert loaded["train"][0]["split"] == "train"
 
 
 def test_versions_increment_and_never_overwrite(wh, tmp_path):
@@ -175,3 +175,16 @@ def test_same_inputs_same_ids_and_splits(tmp_path):
         )
     assert outs[0][0] == outs[1][0]
     assert outs[0][1] == outs[1][1]
+
+
+def test_manifest_records_every_stage_version():
+    import re
+
+    defined = set()
+    for path in [
+        *ROOT.glob("communitybench/**/*.py"),
+        *ROOT.glob("transforms/*.py"),
+        *ROOT.glob("warehouse/**/*.py"),
+    ]:
+        defined |= set(re.findall(r"^([A-Z_]+_VERSION) = ", path.read_text(), re.M))
+    assert set(release_build.stage_versions()) == defined
