@@ -12,6 +12,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -148,7 +149,15 @@ def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> 
             },
         )
         primary = "submission" if path.name.upper().startswith("RS") else "comment"
-        counts = _commit_batch(con, batch, key=key, path=path, run_id=run_id, primary=primary)
+        counts = _commit_batch(
+            con,
+            batch,
+            key=key,
+            path=path,
+            run_id=run_id,
+            primary=primary,
+            filters=_filter_sql(params),
+        )
     finally:
         con.unregister("_batch")
     sub, com, valid, reasons = counts
@@ -162,7 +171,7 @@ def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> 
         report.quarantined[reason] += 1
 
 
-def _commit_batch(con, batch: LineBatch, *, key, path, run_id, primary: str) -> tuple:
+def _commit_batch(con, batch: LineBatch, *, key, path, run_id, primary: str, filters: str) -> tuple:
     """One transaction: raw rows, quarantine rows and the checkpoint land together or not.
 
     Lines are parsed optimistically (one JSON parse each); a batch with malformed JSON makes
@@ -172,7 +181,7 @@ def _commit_batch(con, batch: LineBatch, *, key, path, run_id, primary: str) -> 
         con.execute(f"set variable validate = {str(validate).lower()}")
         con.execute("begin transaction")
         try:
-            counts = _insert_batch(con, batch, primary=primary)
+            counts = _insert_batch(con, batch, primary=primary, filters=filters)
             _quarantine_rejected(con, batch.rejected, key=key, path=path, run_id=run_id)
             _checkpoint(con, key, path, batch.last_line, completed=False)
             con.execute("commit")
@@ -187,35 +196,35 @@ def _commit_batch(con, batch: LineBatch, *, key, path, run_id, primary: str) -> 
     raise AssertionError("unreachable")
 
 
-def _insert_batch(con, batch: LineBatch, *, primary: str) -> tuple:
+def _insert_batch(con, batch: LineBatch, *, primary: str, filters: str) -> tuple:
     """Fast path: insert the file's primary kind straight from the parse. Only a batch holding
     anything else (the other kind, filtered or bad lines) is parsed again into ``_parsed``."""
     parse = f"({_sql('parse_batch.sql')})"
     other = "submission" if primary == "comment" else "comment"
-    counts = {primary: _insert_kind(con, primary, parse), other: 0}
+    counts = {primary: _insert_kind(con, primary, parse, filters), other: 0}
     reasons, valid = [], counts[primary]
     if counts[primary] < len(batch.lines):
         con.execute(f"create or replace temp table _parsed as select * from {parse}")
-        counts[other] = _insert_kind(con, other, "_parsed")
+        counts[other] = _insert_kind(con, other, "_parsed", filters)
         reasons = con.execute(_sql("insert_quarantine.sql")).fetchall()
         valid = con.execute("select count(*) from _parsed where reason is null").fetchone()[0]
     return counts["submission"], counts["comment"], valid, reasons
 
 
-def _insert_kind(con, kind: str, parsed: str) -> int:
+def _insert_kind(con, kind: str, parsed: str, filters: str) -> int:
     name = "insert_comments.sql" if kind == "comment" else "insert_submissions.sql"
-    sql = _sql(name).replace("{parsed}", parsed).replace("{filters}", _filter_sql(con))
+    sql = _sql(name).replace("{parsed}", parsed).replace("{filters}", filters)
     return con.execute(sql).fetchone()[0]
 
 
-def _filter_sql(con) -> str:
+def _filter_sql(params: dict) -> str:
     """Filter clauses only for the filters that are set (a per-row no-op costs real time)."""
     clauses = []
-    if con.execute("select len(getvariable('subreddits'))").fetchone()[0]:
+    if params["subreddits"]:
         clauses.append("list_contains(getvariable('subreddits'), lower(subreddit))")
-    if con.execute("select getvariable('date_from') is not null").fetchone()[0]:
+    if params["date_from"] is not None:
         clauses.append("created_utc >= getvariable('date_from')")
-    if con.execute("select getvariable('date_to') is not null").fetchone()[0]:
+    if params["date_to"] is not None:
         clauses.append("created_utc < getvariable('date_to')")
     return "".join(f"and {c}\n    " for c in clauses)
 
@@ -249,6 +258,7 @@ def _checkpoint(con, key: str, path: Path, lines_done: int, *, completed: bool) 
     )
 
 
+@cache
 def _sql(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
