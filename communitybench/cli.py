@@ -21,6 +21,8 @@ from communitybench.commands.sql import sql as sql_command
 from communitybench.commands.tasks import tasks as tasks_command
 from communitybench.config import BuildConfig, ConfigError, load_config
 from communitybench.settings import get_settings
+from transforms.takedowns import TakedownError
+from warehouse import StageInputError
 
 app = typer.Typer(
     help="Build, validate and rebuild a benchmark of community-level preferences.",
@@ -108,19 +110,24 @@ def ingest(
         raise typer.Exit(2) from None
     report.print_tables(report.ingest_table(summary))
     if not no_staging:
-        kwargs = stages.staging_kwargs(config.clean, config=config)
-        staged = stages.run_staging(obj.warehouse_path, **kwargs)
-        report.print_tables(report.staging_table(staged))
+        _staging(obj.warehouse_path, config)
 
 
 @app.command()
 def staging(ctx: typer.Context) -> None:
     """Rebuild stg_submissions / stg_comments (drop_reason annotations) from raw tables."""
     obj: Context = ctx.obj
-    config = obj.config()
-    summary = stages.run_staging(
-        obj.warehouse_path, **stages.staging_kwargs(config.clean, config=config)
-    )
+    _staging(obj.warehouse_path, obj.config())
+
+
+def _staging(warehouse_path: Path, config: BuildConfig) -> None:
+    try:
+        summary = stages.run_staging(
+            warehouse_path, **stages.staging_kwargs(config.clean, config=config)
+        )
+    except (FileNotFoundError, TakedownError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     report.print_tables(report.staging_table(summary))
 
 
@@ -154,6 +161,9 @@ def build_release(
     except RebuildError as exc:
         err.print(f"[red]build not swapped in:[/red] {exc}")
         raise typer.Exit(1) from None
+    except (FileNotFoundError, TakedownError, StageInputError) as exc:
+        err.print(f"[red]build failed (live warehouse and releases untouched):[/red] {exc}")
+        raise typer.Exit(2) from None
     if "ingest" in summary:
         report.print_tables(report.ingest_table(summary["ingest"]))
     report.print_tables(report.staging_table(summary["staging"]))

@@ -63,3 +63,14 @@ def test_missing_dump_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["-w", str(tmp_path / "w.duckdb"), "ingest", "nope.zst"])
     assert result.exit_code == 2
     assert "not found: nope.zst" in result.output
+
+
+def test_bad_takedown_list_is_a_clear_error(tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "takedowns.txt").write_text("t1_ok\nuser:bob\n")
+    config = tmp_path / "configs" / "c.toml"
+    config.write_text('[clean]\ntakedowns = "configs/takedowns.txt"\n')
+    result = runner.invoke(app, ["-c", str(config), "-w", str(tmp_path / "w.duckdb"), "staging"])
+    assert result.exit_code == 2
+    assert "takedowns line 2: unknown prefix 'user'" in result.output
+    assert "Traceback" not in result.output

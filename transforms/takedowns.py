@@ -20,6 +20,10 @@ from transforms.members import pseudonymize
 ITEM = re.compile(r"^t[13]_[0-9a-z]+$")
 
 
+class TakedownError(ValueError):
+    """A takedown list that cannot be read; the message names the line."""
+
+
 @dataclass(frozen=True)
 class Takedowns:
     authors: frozenset[str] = field(default_factory=frozenset)
@@ -28,7 +32,7 @@ class Takedowns:
 
 
 def parse_takedowns(text: str) -> Takedowns:
-    """Parse a takedown file's text; raise ValueError naming the line of an empty entry."""
+    """Parse a takedown file's text; raise TakedownError naming the line of a bad entry."""
     authors, members, items = set(), set(), set()
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
@@ -37,7 +41,7 @@ def parse_takedowns(text: str) -> Takedowns:
         kind, _, value = line.partition(":") if ":" in line else ("", "", line)
         value = value.strip()
         if not value:
-            raise ValueError(f"takedowns line {number}: empty entry {raw!r}")
+            raise TakedownError(f"takedowns line {number}: empty entry {raw!r}")
         if kind == "member":
             members.add(value.lower())
         elif kind == "author" or (not kind and not ITEM.match(value)):
@@ -45,7 +49,7 @@ def parse_takedowns(text: str) -> Takedowns:
         elif not kind:
             items.add(value)
         else:
-            raise ValueError(
+            raise TakedownError(
                 f"takedowns line {number}: unknown prefix {kind!r} (use member:/author:)"
             )
     return Takedowns(frozenset(authors), frozenset(members), frozenset(items))
