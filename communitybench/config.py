@@ -189,6 +189,25 @@ class SplitsConfig(_Section):
         return value
 
 
+class RunnerConfig(_Section):
+    """Where the heavy parallel stages (dump decoding, embedding) run: this process or Dask.
+
+    Not part of the config hash: where work runs never changes what it produces.
+    """
+
+    kind: Literal["local", "dask"] = "local"
+    # a running scheduler (e.g. "tcp://10.0.0.5:8786"); unset with kind = "dask" starts a
+    # LocalCluster of n_workers on loopback (one big machine). COMMUNITYBENCH_DASK_ADDRESS wins.
+    address: str | None = None
+    n_workers: int = Field(2, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
+    memory_limit: str = "auto"  # per LocalCluster worker, Dask syntax ("4GiB", "auto")
+    embed_chunk: int = Field(2048, ge=1)  # texts per embedding task
+    # per-file decode results for the coordinator to merge; must be a path every worker and
+    # the coordinator see (shared storage when workers are on other machines)
+    spool_dir: Path = Path("build/spool")
+
+
 class ConfigSections(_Section):
     """All sections; later stages add theirs here."""
 
@@ -203,6 +222,7 @@ class ConfigSections(_Section):
     communities: CommunitiesConfig = CommunitiesConfig()
     profiles: ProfilesConfig = ProfilesConfig()
     tasks: TasksConfig = TasksConfig()
+    runner: RunnerConfig = RunnerConfig()
 
 
 class BuildConfig(ConfigSections):
@@ -210,8 +230,8 @@ class BuildConfig(ConfigSections):
     path: Path | None = None
 
     def config_hash(self) -> str:
-        """sha256 of the canonical JSON of every setting (path excluded)."""
-        payload = self.model_dump(mode="json", exclude={"path"})
+        """sha256 of the canonical JSON of every setting (path and runner excluded)."""
+        payload = self.model_dump(mode="json", exclude={"path", "runner"})
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
+    # Dask scheduler for [runner] kind = "dask" (overrides runner.address)
+    dask_address: str | None = None
 
     def pseudonym_key_value(self, *, allow_dev_default: bool) -> str:
         """Return the HMAC key; the dev default is allowed only for the demo, with a warning."""

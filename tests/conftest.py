@@ -52,3 +52,28 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler():
+    """A real Dask cluster for the session: 2 worker processes on loopback; yields its address.
+
+    Tests point ``[runner] address`` at it (the DaskTaskRunner-with-a-scheduler path); starting
+    it once keeps the worker processes' imports (torch, the model) to one per session.
+    """
+    import logging
+
+    from distributed import LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
