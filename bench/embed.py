@@ -7,9 +7,12 @@ Builds the demo forum's ``texts`` table (generate → ingest → staging → tex
 with the model loaded once beforehand for both. Prints texts/s and the ratio stage/bare
 (target >= 0.9), by wall clock and by process CPU time (the steadier figure on a machine
 shared with other jobs; ``--cpu-threads 1`` steadies it further). Rounds alternate the order.
+``--runner local|dask`` then also times the ``embed_texts`` flow (what ``build_release`` runs:
+chunks as Prefect tasks on that task runner; ``dask`` = a LocalCluster of ``--workers``
+processes, each loading the model) against the same bare baseline, by wall clock.
 
     .venv/bin/python bench/embed.py [--scale 1.0] [--limit N] [--batch-size 32] [--rounds 1]
-        [--cpu-threads 0]
+        [--cpu-threads 0] [--runner local|dask] [--workers 2]
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=EmbedConfig().batch_size)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--cpu-threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument("--runner", choices=["local", "dask"], default=None)
+    parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers (dask)")
     args = parser.parse_args()
     if args.cpu_threads:
         import torch
@@ -103,6 +108,33 @@ def main() -> None:
                 f"{bare_cpu / stage_cpu:.3f} (target >= 0.9) | cached rerun {warm_s:.2f} s "
                 f"for {again['cached']:,} texts"
             )
+        if args.runner:
+            flow_wall, summary = time_flow(wh, cfg, args.runner, args.workers, args.cpu_threads)
+            bare_wall, _ = measure("bare", encoder, texts, wh, cfg)  # right after, same load
+            print(
+                f"embed_texts flow on {summary['runner']}: {len(texts) / flow_wall:,.1f} texts/s "
+                f"wall, bare {len(texts) / bare_wall:,.1f}, ratio bare/flow "
+                f"{bare_wall / flow_wall:.3f}"
+            )
+
+
+def time_flow(wh: Path, cfg: EmbedConfig, kind: str, workers: int, cpu_threads: int):
+    """Wall seconds of the embed_texts flow on a cold cache (Prefect's API started before)."""
+    from prefect import flow
+
+    from communitybench.config import BuildConfig, RunnerConfig
+    from flows.communities import embed_on_runner
+
+    flow(lambda: None, name="warm-up")()  # start the ephemeral Prefect API outside the timing
+    runner = RunnerConfig(kind=kind, n_workers=workers, threads_per_worker=1)
+    embed = cfg.model_copy(update={"cpu_threads": cpu_threads})
+    config = BuildConfig().model_copy(update={"runner": runner, "embed": embed})
+    with warehouse.connect(wh) as con:
+        con.execute("drop table if exists embeddings")
+    started = time.perf_counter()
+    summary = embed_on_runner(config, wh)
+    assert summary["computed"] > 0, summary
+    return time.perf_counter() - started, summary
 
 
 def measure(name: str, encoder, texts: list[str], wh: Path, cfg: EmbedConfig) -> tuple:

@@ -10,6 +10,7 @@ returns a JSON-able summary.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -136,6 +137,36 @@ def encode_texts(encoder, texts: list[str], *, batch_size: int) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
+def encode_chunk(
+    texts: list[str],
+    *,
+    model: str,
+    revision: str,
+    device: str,
+    batch_size: int,
+    cpu_threads: int = 0,
+) -> np.ndarray:
+    """Vectors of one chunk of texts: pure, so it runs anywhere (this process, a Dask worker).
+
+    ``device = 'auto'`` is resolved where the chunk runs (a GPU worker uses its GPU); the model
+    is loaded once per process."""
+    used = resolve_device(device)
+    encoder = load_encoder(model, revision, used)
+    with _torch_threads(cpu_threads if used == "cpu" else 0):
+        return encode_texts(encoder, texts, batch_size=batch_size)
+
+
+# encode_chunks(chunks, **encode) -> vectors per chunk, in order (the flow passes a task-runner
+# map; None encodes in this process)
+ChunkEncoder = Callable[..., Iterator[np.ndarray]]
+
+
+def encode_in_process(chunks: Iterable[list[str]], **encode) -> Iterator[np.ndarray]:
+    """The local encoder: one chunk after the other in this process."""
+    for texts in chunks:
+        yield encode_chunk(texts, **encode)
+
+
 def run_embeddings(
     warehouse_path: Path,
     *,
@@ -145,9 +176,23 @@ def run_embeddings(
     batch_size: int,
     cpu_threads: int = 0,
     progress: bool = True,
+    encode_chunks: ChunkEncoder | None = None,
+    chunk_texts: int | None = None,
 ) -> dict:
-    """Embed every distinct non-empty text with no cached vector for (model, revision)."""
+    """Embed every distinct non-empty text with no cached vector for (model, revision).
+
+    Missing texts are encoded longest first in chunks of ``chunk_texts`` (default
+    ``32 * batch_size``) by ``encode_chunks`` (default: in this process); each chunk's vectors
+    are inserted here as they arrive, so an interrupted run keeps every finished chunk.
+    """
     started = time.perf_counter()
+    encode = {
+        "model": model,
+        "revision": revision,
+        "device": device,
+        "batch_size": batch_size,
+        "cpu_threads": cpu_threads,
+    }
     with warehouse.connect(warehouse_path) as con:
         require_tables(con, "texts", hint="run the texts stage (`communitybench communities`)")
         con.execute(schemas.ddl(schemas.load_schema("embeddings")))  # never replaced
@@ -156,10 +201,17 @@ def run_embeddings(
         total = con.execute(
             "select count(distinct text_hash) from texts where clean_text <> ''"
         ).fetchall()[0][0]
-        used = resolve_device(device) if missing.num_rows else None  # no torch import if cached
-        if missing.num_rows:
-            with _torch_threads(cpu_threads if used == "cpu" else 0):
-                _embed_missing(con, missing, model, revision, used, batch_size, progress)
+        used = None
+        if missing.num_rows:  # no torch import when everything is cached
+            used = resolve_device(device) if encode_chunks is None else device
+            _embed_missing(
+                con,
+                missing,
+                encode,
+                encode_chunks or encode_in_process,
+                chunk_texts or batch_size * 32,  # a few seconds of work per insert on CPU
+                progress,
+            )
     seconds = time.perf_counter() - started
     return {
         "model": model,
@@ -190,15 +242,19 @@ def _torch_threads(threads: int):
         torch.set_num_threads(before)
 
 
-def _embed_missing(con, missing: pa.Table, model, revision, device, batch_size, progress) -> None:
-    encoder = load_encoder(model, revision, device)
+def _embed_missing(con, missing: pa.Table, encode: dict, encode_chunks, chunk: int, progress):
     hashes = missing.column("text_hash").to_pylist()
     texts = missing.column("clean_text").to_pylist()
-    chunk = batch_size * 32  # a few seconds of work per insert on CPU
+    starts = range(0, len(texts), chunk)
+    chunks = (texts[start : start + chunk] for start in starts)
     bar = tqdm(total=len(texts), desc="embed", unit="text", disable=not progress)
-    for start in range(0, len(texts), chunk):
-        vectors = encode_texts(encoder, texts[start : start + chunk], batch_size=batch_size)
-        _insert_vectors(con, model, revision, hashes[start : start + chunk], vectors)
+    for start, vectors in zip(starts, encode_chunks(chunks, **encode), strict=True):
+        expected = min(chunk, len(texts) - start)
+        if len(vectors) != expected:
+            raise RuntimeError(f"embedding chunk at {start}: {len(vectors)} vectors for {expected}")
+        _insert_vectors(
+            con, encode["model"], encode["revision"], hashes[start : start + chunk], vectors
+        )
         bar.update(len(vectors))
     bar.close()
 

@@ -42,3 +42,33 @@ def test_config_hash_changes_with_settings(tmp_path):
     a.write_text("[clean]\nmin_chars = 20\n")
     b.write_text("[clean]\nmin_chars = 21\n")
     assert load_config(a).config_hash() != load_config(b).config_hash()
+
+
+def test_runner_section_is_documented_and_not_hashed(tmp_path, monkeypatch):
+    """Where work runs never changes what it produces: [runner] stays out of the config hash
+    (a switch to Dask must not invalidate reuse); COMMUNITYBENCH_DASK_ADDRESS beats the file."""
+    from communitybench import runner as runners
+    from communitybench.config import BuildConfig, RunnerConfig
+    from communitybench.settings import get_settings
+
+    demo = load_config(PROJECT_ROOT / "configs" / "demo.toml")
+    assert demo.runner == RunnerConfig()  # the file documents exactly the defaults
+    documented = (PROJECT_ROOT / "configs" / "demo.toml").read_text().split("[runner]")[1]
+    for key in RunnerConfig.model_fields:
+        assert f"{key} =" in documented, key
+    path = tmp_path / "dask.toml"
+    path.write_text('[runner]\nkind = "dask"\naddress = "tcp://10.1.2.3:8786"\nn_workers = 8\n')
+    dask = load_config(path)
+    assert dask.config_hash() == BuildConfig(name="dask").config_hash()
+    assert runners.dask_address(dask.runner) == "tcp://10.1.2.3:8786"
+    assert runners.window_size(dask.runner) == 16
+    monkeypatch.setenv("COMMUNITYBENCH_DASK_ADDRESS", "tcp://127.0.0.1:9999")
+    get_settings.cache_clear()
+    try:
+        assert runners.describe(dask.runner) == "dask scheduler tcp://127.0.0.1:9999"
+    finally:
+        monkeypatch.delenv("COMMUNITYBENCH_DASK_ADDRESS")
+        get_settings.cache_clear()
+    path.write_text('[runner]\nkind = "ray"\n')
+    with pytest.raises(ConfigError, match="runner.kind"):
+        load_config(path)

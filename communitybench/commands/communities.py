@@ -1,8 +1,9 @@
 """``communitybench communities``: embed kept texts (cached), build members, cluster communities.
 
 Registered in ``communitybench/cli.py`` with ``app.command("communities")(communities)``. Needs
-the staging tables (``communitybench ingest``). Runs the stages directly (no Prefect server);
-``build_release`` runs the same stages as the ``build_communities`` flow.
+the staging tables (``communitybench ingest``). Runs the stages directly (no Prefect server)
+with ``[runner] kind = "local"``; with ``kind = "dask"`` it runs the ``build_communities`` flow,
+whose embedding subflow submits its chunks to Dask (``communitybench/runner.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ def communities(ctx: typer.Context) -> None:
         )
         raise typer.Exit(2)
     try:
-        summary = stage.build_all(obj.warehouse_path, config, progress=True)
+        if config.runner.kind == "dask":
+            from flows.communities import build_communities
+
+            summary = build_communities(config, obj.warehouse_path, progress=True)
+        else:
+            summary = stage.build_all(obj.warehouse_path, config, progress=True)
     except (StageInputError, RuntimeError, FileNotFoundError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -47,6 +53,8 @@ def embedding_line(summary: dict) -> str:
     )
     if summary["texts_per_s"]:
         line += f" ({summary['texts_per_s']:,.0f} texts/s)"
+    if summary.get("runner"):
+        line += f" on {summary['runner']}"
     return line
 
 
