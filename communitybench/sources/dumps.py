@@ -87,7 +87,7 @@ def ingest_file(
         report.skipped = True
         return report
     report.resumed_from = done[0] if done else 0
-    _checkpoint(con, key, path, report.resumed_from, completed=False)
+    write_checkpoint(con, key, path, report.resumed_from, completed=False)
     params = _filter_params(subreddits, date_from, date_to, path)
     stream, counter = open_decompressed(path)
     params["array_lines"] = _is_json_array(open_decompressed(path)[0])
@@ -105,7 +105,7 @@ def ingest_file(
             bar.update(counter.consumed - bar.n)
     bar.close()
     last = max(report.resumed_from, _last_line(con, key, report))
-    _checkpoint(con, key, path, last, completed=True)
+    write_checkpoint(con, key, path, last, completed=True)
     return report
 
 
@@ -183,7 +183,7 @@ def _commit_batch(con, batch: LineBatch, *, key, path, run_id, primary: str, fil
         try:
             counts = _insert_batch(con, batch, primary=primary, filters=filters)
             _quarantine_rejected(con, batch.rejected, key=key, path=path, run_id=run_id)
-            _checkpoint(con, key, path, batch.last_line, completed=False)
+            write_checkpoint(con, key, path, batch.last_line, completed=False)
             con.execute("commit")
             return counts
         except duckdb.InvalidInputException:
@@ -249,7 +249,8 @@ def _quarantine_rejected(con, rejected, *, key, path, run_id) -> None:
     con.executemany("insert into quarantine values (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def _checkpoint(con, key: str, path: Path, lines_done: int, *, completed: bool) -> None:
+def write_checkpoint(con, key: str, path: Path, lines_done: int, *, completed: bool) -> None:
+    """Record how far ingestion of a file got (replaces its ``ingest_files`` row)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("delete from ingest_files where file_key = ?", [key])
     con.execute(
@@ -281,17 +282,15 @@ def ingest_paths(
     max_line_bytes: int = 1_000_000,
     progress: bool = True,
 ) -> list[FileReport]:
-    """Ingest several files as one run recorded in ``ingest_runs``; return per-file reports."""
+    """Ingest several files as one run recorded in ``ingest_runs``; return per-file reports.
+
+    The local path: files one after another, straight into the warehouse. On one machine this is
+    the fastest way, as DuckDB already parses and inserts each batch on every core. The Dask path
+    (``communitybench.sources.spool``) decodes files on workers and merges the results here.
+    """
     ensure_tables(con, layer="raw")
-    missing = [str(p) for p in paths if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"dump file(s) not found: {', '.join(missing)}")
-    run_id = new_run_id(list(paths))
-    started = datetime.now(UTC).replace(tzinfo=None)
-    con.execute(
-        "insert into ingest_runs values (?, ?, null, ?, 0, 0, 0, 0, 0)",
-        [run_id, started, [str(p) for p in paths]],
-    )
+    check_dump_paths(paths)
+    run_id = start_run(con, paths)
     reports = []
     for path in paths:
         reports.append(
@@ -307,6 +306,30 @@ def ingest_paths(
                 progress=progress,
             )
         )
+    finish_run(con, run_id, reports)
+    return reports
+
+
+def check_dump_paths(paths: list[Path]) -> None:
+    """Raise FileNotFoundError naming every path that is missing or not a file."""
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"dump file(s) not found: {', '.join(missing)}")
+
+
+def start_run(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> str:
+    """Record a new ingest run in ``ingest_runs`` (counts zero, unfinished); return its id."""
+    run_id = new_run_id(list(paths))
+    started = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "insert into ingest_runs values (?, ?, null, ?, 0, 0, 0, 0, 0)",
+        [run_id, started, [str(p) for p in paths]],
+    )
+    return run_id
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, reports: list[FileReport]) -> None:
+    """Close an ingest run: its finish time and the totals of its per-file reports."""
     con.execute(
         """update ingest_runs set finished_at = ?, lines_read = ?, submissions_loaded = ?,
         comments_loaded = ?, filtered = ?, quarantined = ? where ingest_run_id = ?""",
@@ -320,4 +343,3 @@ def ingest_paths(
             run_id,
         ],
     )
-    return reports
