@@ -167,6 +167,8 @@ def build_release(
     if "ingest" in summary:
         report.print_tables(report.ingest_table(summary["ingest"]))
     report.print_tables(report.staging_table(summary["staging"]))
+    if summary.get("stage_reuse"):
+        report.print_tables(report.reuse_table(summary["stage_reuse"]))
     release = summary["release"]
     typer.echo(f"warehouse: {obj.warehouse_path}")
     if release.get("reused_from"):

@@ -2,18 +2,24 @@
 
 Each function opens the warehouse itself, takes plain keyword arguments and returns a JSON-able
 summary (``communitybench.stages`` style); the logic lives in ``transforms.members``,
-``transforms.communities`` and ``transforms.community_matching``.
+``transforms.communities`` and ``transforms.community_matching``. ``community_scopes`` holds each
+scope's input fingerprint, so a rebuild re-clusters only the scopes whose inputs changed.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
+import schemas
 import warehouse
 from communitybench.embeddings import (
     run_embeddings,
@@ -22,11 +28,11 @@ from communitybench.embeddings import (
     vectors_from_arrow,
 )
 from communitybench.settings import get_settings
-from transforms.communities import COMMUNITIES_VERSION, assign_communities
-from transforms.community_matching import CommunitySet, match_communities
+from transforms.communities import COMMUNITIES_VERSION, assign_communities, scope_fingerprints
+from transforms.community_matching import CommunitySet, kept_lineage, match_communities
 from transforms.embed_text import EMBED_TEXT_VERSION
 from transforms.members import MEMBERS_VERSION, build_member_vectors
-from warehouse import replace_tables, require_tables
+from warehouse import replace_tables, require_tables, table_exists
 
 TEXT_VECTORS_SQL = """
 select t.author, t.subreddit, e.vector,
@@ -85,35 +91,59 @@ def run_communities(
     match_min_jaccard: float,
     match_min_cosine: float,
 ) -> dict:
-    """Cluster members per scope, keep ids of communities that persist, write the marts."""
+    """Cluster the scopes whose inputs changed, keep ids that persist, write the marts.
+
+    A scope whose fingerprint (member ids, vectors, every clustering parameter) equals the one
+    stored in ``community_scopes`` keeps its communities and memberships rows as they are; only
+    the other scopes run HDBSCAN and are matched to their own previous communities. Scopes are
+    clustered and matched independently, so the result equals clustering every scope. Matching
+    thresholds are not fingerprinted: an unchanged scope's clustering matches itself exactly.
+    """
     started = time.perf_counter()
+    params = _params(model, revision, pca_dim, min_cluster_size, min_samples, selection_method)
     with warehouse.connect(warehouse_path) as con:
         require_tables(con, "members", hint=HINT)
         members = con.sql("select * from members order by scope, member_id").to_arrow_table()
-        previous = read_previous(con)
+        frame = pl.from_arrow(members.drop(["vector"]))
+        vectors = vectors_from_arrow(members["vector"])
+        prints = scope_fingerprints(frame, vectors, params={**params, "backend": backend})
+        reused = reusable_scopes(con, prints)
+        changed = ~frame["scope"].is_in(reused)
         memberships, found, centroids = assign_communities(
-            pl.from_arrow(members.drop(["vector"])),
-            vectors_from_arrow(members["vector"]),
+            frame.filter(changed),
+            vectors[changed.to_numpy()] if len(vectors) else vectors,
             backend=backend,
             pca_dim=pca_dim,
             min_cluster_size=min_cluster_size,
             min_samples=min_samples,
             selection_method=selection_method,
         )
-        current = _community_set(found["community_id"].to_list(), memberships, centroids, found)
+        kept = read_previous(con, scopes=reused)
         lineage = match_communities(
-            previous, current, min_jaccard=match_min_jaccard, min_cosine=match_min_cosine
+            read_previous(con, exclude=reused),
+            _community_set(found["community_id"].to_list(), memberships, centroids, found),
+            min_jaccard=match_min_jaccard,
+            min_cosine=match_min_cosine,
+            reserved=frozenset(kept.ids),
         )
         final = {  # vanished rows have no provisional id; noise (null) must stay null
             p: c
             for p, c in zip(lineage["provisional_id"], lineage["community_id"], strict=True)
             if p is not None
         }
-        params = _params(model, revision, pca_dim, min_cluster_size, min_samples, selection_method)
         tables = _mart_tables(found, memberships, centroids, lineage, final, backend, params)
+        tables = _with_reused(con, tables, reused, kept_lineage(kept))
+        tables["community_scopes"] = _scope_rows(con, prints, reused, tables)
         replace_tables(con, tables)
-    summary = communities_summary(memberships.with_columns(_rename(final)), lineage)
-    summary.update(backend=backend, seconds=round(time.perf_counter() - started, 3))
+    summary = communities_summary(
+        pl.from_arrow(tables["memberships"]), pl.from_arrow(tables["community_lineage"])
+    )
+    summary.update(
+        backend=backend,
+        scopes_reused=reused,
+        scopes_clustered=sorted(set(prints) - set(reused)),
+        seconds=round(time.perf_counter() - started, 3),
+    )
     return summary
 
 
@@ -132,16 +162,35 @@ def _params(model, revision, pca_dim, min_cluster_size, min_samples, selection_m
     }
 
 
-def read_previous(con) -> CommunitySet:
-    """The communities of the build currently in the warehouse (empty on a first build)."""
+def reusable_scopes(con, prints: dict[str, str]) -> list[str]:
+    """Scopes whose stored fingerprint equals ``prints`` and whose stored rows are all there."""
+    if not all(table_exists(con, t) for t in ("community_scopes", "communities", "memberships")):
+        return []
+    rows = con.execute(
+        "select s.scope, s.fingerprint from community_scopes as s "
+        "where s.communities = (select count(*) from communities as c where c.scope = s.scope) "
+        "and s.members = (select count(*) from memberships as m where m.scope = s.scope)"
+    ).fetchall()
+    return sorted(scope for scope, fingerprint in rows if prints.get(scope) == fingerprint)
+
+
+def read_previous(con, *, scopes: list[str] | None = None, exclude=()) -> CommunitySet:
+    """The communities of the build in the warehouse (empty on a first build).
+
+    Args:
+        scopes: Only these scopes (None: every scope).
+        exclude: Leave these scopes out.
+    """
     empty = CommunitySet([], [], [], np.zeros((0, 0), dtype=np.float32))
-    query = "select count(*) from information_schema.tables where table_name in ?"
-    if con.execute(query, [["communities", "memberships"]]).fetchall()[0][0] < 2:
+    if not (table_exists(con, "communities") and table_exists(con, "memberships")):
         return empty
+    wanted = "true" if scopes is None else "list_contains($scopes::varchar[], scope)"
     prev = con.sql(
-        "select community_id, scope, centroid from communities order by community_id"
+        "select community_id, scope, centroid from communities "
+        f"where {wanted} and not list_contains($exclude::varchar[], scope) order by community_id",
+        params={"exclude": list(exclude), **({} if scopes is None else {"scopes": list(scopes)})},
     ).to_arrow_table()
-    members = con.sql(
+    members = con.execute(
         "select community_id, list(member_id order by member_id) as ids from memberships "
         "where community_id is not null group by community_id"
     ).fetchall()
@@ -153,6 +202,64 @@ def read_previous(con) -> CommunitySet:
         [by_id.get(c, []) for c in ids],
         vectors_from_arrow(prev["centroid"]),
     )
+
+
+def _with_reused(con, tables: dict, reused: list[str], kept: pl.DataFrame) -> dict:
+    """Add the reused scopes' stored rows, unchanged, to this build's tables (scope order)."""
+    if not reused:
+        return tables
+    out = {}
+    for name in ("communities", "memberships"):
+        stored = con.sql(
+            f"select * from {name} where list_contains($s::varchar[], scope) order by rowid",
+            params={"s": reused},
+        ).to_arrow_table()
+        both = pa.concat_tables([_conform(stored, name), _conform(tables[name], name)])
+        out[name] = both.take(pc.sort_indices(both, sort_keys=[("scope", "ascending")]))  # stable
+    rows = pl.concat([kept.drop("provisional_id"), pl.from_arrow(tables["community_lineage"])])
+    position = {c: i for i, c in enumerate(out["communities"]["community_id"].to_pylist())}
+    vanished = pl.col("status") == "vanished"
+    current = rows.filter(~vanished)  # in communities order, as matching every scope writes it
+    current = current.sort(current["community_id"].replace_strict(position, return_dtype=pl.Int64))
+    out["community_lineage"] = pl.concat([current, rows.filter(vanished)]).to_arrow()
+    return out
+
+
+def _conform(table: pa.Table, name: str) -> pa.Table:
+    """Columns and types of the table's schema file (nullable, so concatenation works)."""
+    schema = schemas.arrow_schema(schemas.load_schema(name))
+    return table.select(schema.names).cast(pa.schema([f.with_nullable(True) for f in schema]))
+
+
+def _scope_rows(con, prints: dict, reused: list[str], tables: dict) -> pa.Table:
+    """``community_scopes``: a reused scope keeps its clustered_at, the others get now."""
+    stored = {}
+    if reused:
+        stored = dict(
+            con.execute(
+                "select scope, clustered_at from community_scopes where list_contains(?, scope)",
+                [reused],
+            ).fetchall()
+        )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    members = Counter(tables["memberships"]["scope"].to_pylist())
+    found = Counter(tables["communities"]["scope"].to_pylist())
+    return pl.DataFrame(
+        {
+            "scope": list(prints),
+            "fingerprint": list(prints.values()),
+            "members": [members[s] for s in prints],
+            "communities": [found[s] for s in prints],
+            "clustered_at": [stored.get(s, now) for s in prints],
+        },
+        schema={
+            "scope": pl.String,
+            "fingerprint": pl.String,
+            "members": pl.Int64,
+            "communities": pl.Int64,
+            "clustered_at": pl.Datetime("us"),
+        },
+    ).to_arrow()
 
 
 def _community_set(ids, memberships: pl.DataFrame, centroids, found) -> CommunitySet:
@@ -280,6 +387,8 @@ def report_markdown(summary: dict) -> str:
         f"- members: {com['members']:,}; communities: {com['communities']}; "
         f"noise: {com['noise']:,} ({com['noise_share']:.1%})",
         f"- ids vs previous build: {_lineage_text(com['lineage'])}",
+        f"- scopes reused unchanged: {len(com.get('scopes_reused', []))}; "
+        f"re-clustered: {', '.join(com.get('scopes_clustered', [])) or 'none'}",
         "",
         "| scope | members | communities | sizes | noise share |",
         "|---|---:|---:|---|---:|",

@@ -42,6 +42,38 @@ def staging_table(summary: dict) -> Table:
     return table
 
 
+def reuse_table(rows: list[dict]) -> Table:
+    """What each stage reused and computed (``communitybench.reuse`` rows)."""
+    table = Table(title="reuse per stage")
+    for name in ("stage", "unit", "reused", "computed", "note"):
+        table.add_column(name, justify="right" if name in ("reused", "computed") else "left")
+    for row in rows:
+        table.add_row(
+            row["stage"],
+            row["unit"],
+            f"{row['reused']:,}",
+            f"{row['computed']:,}",
+            row["note"] or "",
+        )
+    return table
+
+
+def reuse_markdown(rows: list[dict]) -> list[str]:
+    """Markdown lines of the reuse table."""
+    lines = [
+        "## reuse per stage",
+        "",
+        "| stage | unit | reused | computed | note |",
+        "|---|---|---:|---:|---|",
+    ]
+    for row in rows:
+        note = (row["note"] or "").replace("|", "\\|")
+        lines.append(
+            f"| {row['stage']} | {row['unit']} | {row['reused']} | {row['computed']} | {note} |"
+        )
+    return lines
+
+
 def summary_markdown(summary: dict) -> str:
     """A markdown rendering of a build summary, for Prefect artifacts."""
     lines = [f"# build summary — config `{summary.get('config')}`", ""]
@@ -76,6 +108,8 @@ def summary_markdown(summary: dict) -> str:
             "|---|---:|",
         ]
         lines += [f"| {k} | {n} |" for k, n in release["gates"]["counts"].items()]
+    if summary.get("stage_reuse"):
+        lines += ["", *reuse_markdown(summary["stage_reuse"])]
     return "\n".join(lines) + "\n"
 
 

@@ -294,6 +294,24 @@ def run_task_tables(
             ci_hard=ci_hard,
             seed=seed,
         )
+        kept = _kept_instances(con, rows)
         for task in tasks.TASKS:
             write_table(con, f"task_{task}", labels.rows_to_frame(rows[task], f"task_{task}"))
-    return {"version": tasks.TASKS_VERSION, **tasks.count_instances(rows), "skipped": skipped}
+    return {
+        "version": tasks.TASKS_VERSION,
+        **tasks.count_instances(rows),
+        "instances_kept": kept,
+        "skipped": skipped,
+    }
+
+
+def _kept_instances(con: duckdb.DuckDBPyConnection, rows: dict[str, list[dict]]) -> dict:
+    """Per task, this build's instances whose id (a hash of their inputs) the previous had."""
+    kept = {}
+    for task in tasks.TASKS:
+        table = f"task_{task}"
+        before = set()
+        if warehouse.table_exists(con, table):
+            before = {r[0] for r in con.execute(f"select instance_id from {table}").fetchall()}
+        kept[task] = sum(row["instance_id"] in before for row in rows[task])
+    return kept

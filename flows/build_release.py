@@ -4,7 +4,9 @@ source → raw → staging → embeddings/members/communities → profiles/label
 splits + validation gates → atomic release → analyst views → swap. A failed gate raises:
 nothing is published. When the input fingerprint (config, code versions, takedowns, raw
 observations) equals the latest release's, every stage is reused and the previous release's
-files are republished under the new version (``communitybench/incremental.py``).
+files are republished under the new version (``communitybench/incremental.py``). Otherwise each
+stage reuses what it can (cached vectors, unchanged scopes, cached LLM answers), and the rows of
+``stage_reuse`` (``communitybench/reuse.py``) record what each stage reused and computed.
 
 Every stage writes ``<warehouse>.building``, a copy of the live file (``warehouse/swap.py``);
 only a build that published its release is swapped in, so read-only SQL sessions on the live
@@ -19,8 +21,9 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from communitybench import stages
+from communitybench import reuse, stages
 from communitybench.config import BuildConfig
+from communitybench.release import utc_now
 from communitybench.report import summary_markdown
 from flows.communities import build_communities
 from flows.ingest import ingest
@@ -47,6 +50,12 @@ def republish_release(releases_dir: Path, *, previous: str, version: str | None)
     return stages.run_republish(releases_dir, previous=previous, version=version)
 
 
+@task(name="record_stage_reuse", cache_policy=NO_CACHE)
+def record_stage_reuse(warehouse_path: Path, summary: dict) -> list[dict]:
+    """Append what each stage reused and computed to ``stage_reuse``; return the rows."""
+    return reuse.record_stage_reuse(warehouse_path, summary)
+
+
 @flow(name="build_release", log_prints=True)
 def build_release(
     config: BuildConfig,
@@ -56,7 +65,11 @@ def build_release(
     version: str | None = None,
 ) -> dict:
     """Build every stage from the configured source and publish a validated release."""
-    summary = {"config": config.name, "config_hash": config.config_hash()}
+    summary = {
+        "config": config.name,
+        "config_hash": config.config_hash(),
+        "started_at": utc_now().isoformat(),
+    }
     with swap.rebuild(warehouse_path) as building:
         summary.update(ingest(config, building))
         summary["reuse"] = check_reuse(building, config=config, releases_dir=releases_dir)
@@ -71,6 +84,7 @@ def build_release(
                 config, building, releases_dir=releases_dir, build_dir=build_dir, version=version
             )
         summary["views"] = create_analyst_views(building)
+        summary["stage_reuse"] = record_stage_reuse(building, summary)
     summary["warehouse"] = str(warehouse_path)
     create_markdown_artifact(
         key="build-release-summary",

@@ -48,22 +48,39 @@ def build(wh: Path, config: BuildConfig = CONFIG) -> tuple[dict, list[int]]:
     return summary, calls
 
 
+_SHARED: dict = {}  # built once per session; tests/test_community_reuse.py uses it too
+
+
+def shared_forum(tmp_path_factory) -> Path:
+    """The two-month demo forum, written once per test session."""
+    if "forum" not in _SHARED:
+        from communitybench.demo_forum import write_demo_forum
+
+        out = tmp_path_factory.mktemp("forum")
+        write_demo_forum(out, seed=SEED, months=2)
+        _SHARED["forum"] = out
+    return _SHARED["forum"]
+
+
+def shared_first(tmp_path_factory) -> dict:
+    """Month 1 ingested and built once per session; tests that write work on copies of ``wh``."""
+    if "first" not in _SHARED:
+        forum = shared_forum(tmp_path_factory)
+        wh = tmp_path_factory.mktemp("first") / "wh.duckdb"
+        ingest(wh, [forum / "RS_2026-01.zst", forum / "RC_2026-01.zst"])
+        summary, calls = build(wh)
+        _SHARED["first"] = {"wh": wh, "summary": summary, "calls": calls, "forum": forum}
+    return _SHARED["first"]
+
+
 @pytest.fixture(scope="module")
 def forum(tmp_path_factory) -> Path:
-    from communitybench.demo_forum import write_demo_forum
-
-    out = tmp_path_factory.mktemp("forum")
-    write_demo_forum(out, seed=SEED, months=2)
-    return out
+    return shared_forum(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def first(forum, tmp_path_factory) -> dict:
-    """Month 1 ingested and built once; tests that write work on copies of ``wh``."""
-    wh = tmp_path_factory.mktemp("first") / "wh.duckdb"
-    ingest(wh, [forum / "RS_2026-01.zst", forum / "RC_2026-01.zst"])
-    summary, calls = build(wh)
-    return {"wh": wh, "summary": summary, "calls": calls}
+    return shared_first(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,15 @@ only in speed: ``hdbscan`` (reference), ``fast_hdbscan`` (numba, run in its repr
 and ``cuml`` (GPU). Cluster labels are renumbered by first member so identical partitions get
 identical labels whatever the backend; ids hash (scope, sorted member ids), and a rebuild
 inherits the id of the previous community it matches (``match_communities``).
+
+Scopes are clustered independently, so a scope whose inputs (``scope_fingerprints``: member ids,
+vectors and every parameter) did not change can keep its previous communities untouched.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,6 +161,33 @@ def community_ids(scopes: list[str], members: list[list[str]]) -> list[str]:
     for scope, ids in zip(scopes, members, strict=True):
         blob = scope + "\x1f" + "\x1e".join(sorted(ids))
         out.append("c_" + hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12])
+    return out
+
+
+def scope_fingerprints(
+    members: pl.DataFrame, vectors: np.ndarray, *, params: dict
+) -> dict[str, str]:
+    """sha256 per scope over its sorted member ids, their vectors' bytes and ``params``.
+
+    Everything ``_cluster_scope`` reads: equal fingerprints mean an identical clustering.
+
+    Args:
+        members: ``member_id`` and ``scope``, row-aligned with ``vectors``.
+        vectors: (n, d) member vectors.
+        params: Every setting that shapes the clustering (versions, model, backend, ...).
+    """
+    head = json.dumps(params, sort_keys=True, default=str).encode()
+    scopes = members["scope"].to_numpy()
+    out = {}
+    for scope in sorted(set(members["scope"].to_list())):
+        idx = np.flatnonzero(scopes == scope)
+        ids = members["member_id"].gather(idx).to_list()
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        digest = hashlib.sha256(head)
+        digest.update(f"\x1d{scope}\x1d{vectors.shape[1:]}\x1d".encode())
+        digest.update("\x1e".join(ids[i] for i in order).encode())
+        digest.update(np.ascontiguousarray(vectors[idx[order]], dtype=np.float32).tobytes())
+        out[scope] = digest.hexdigest()
     return out
 
 

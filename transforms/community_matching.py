@@ -3,7 +3,8 @@
 A community that persists keeps its id: the previous community it overlaps most (member-set
 Jaccard) or, failing that, whose centroid it is closest to (cosine) hands its id down. Unmatched
 communities keep their fresh hash id (``transforms.communities.community_ids``); previous ones
-left without a partner are recorded as vanished.
+left without a partner are recorded as vanished. Communities of a scope reused unchanged
+(``kept_lineage``) skip matching; their ids stay reserved.
 """
 
 from __future__ import annotations
@@ -27,13 +28,21 @@ class CommunitySet:
 
 
 def match_communities(
-    previous: CommunitySet, current: CommunitySet, *, min_jaccard: float, min_cosine: float
+    previous: CommunitySet,
+    current: CommunitySet,
+    *,
+    min_jaccard: float,
+    min_cosine: float,
+    reserved: frozenset[str] = frozenset(),
 ) -> pl.DataFrame:
     """Give current communities the ids of the previous build's communities they continue.
 
     Greedy one-to-one matching inside each scope: first by member-set Jaccard (>= min_jaccard,
     best pairs first), then the rest by centroid cosine (>= min_cosine; it still works when
     member ids change, e.g. with a new pseudonym key). Ties break on ids, so it is deterministic.
+    Matching never crosses scopes, so matching only the changed scopes' communities gives the
+    same rows as matching all of them, provided ``reserved`` holds the other scopes' ids (a new
+    community's id must not collide with them).
 
     Returns:
         Lineage rows: ``community_id`` (final), ``provisional_id`` (the current hash id; null for
@@ -48,7 +57,7 @@ def match_communities(
     left = _unmatched_mask(jac_pairs, same_scope)
     cos_pairs = _greedy(sp.coo_matrix(np.where(left, cos, 0)), min_cosine, previous, current)
     matches = {j: (i, "jaccard") for i, j in jac_pairs} | {j: (i, "centroid") for i, j in cos_pairs}
-    return _lineage(previous, current, matches, jac.toarray(), cos)
+    return _lineage(previous, current, matches, jac.toarray(), reserved)
 
 
 def _jaccard(previous: CommunitySet, current: CommunitySet) -> sp.csr_matrix:
@@ -76,9 +85,7 @@ def _jaccard(previous: CommunitySet, current: CommunitySet) -> sp.csr_matrix:
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    an = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    bn = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return an.astype(np.float64) @ bn.astype(np.float64).T
+    return _cosine_rows(a) @ _cosine_rows(b).T
 
 
 def _greedy(scores: sp.coo_matrix, minimum: float, previous, current) -> list[tuple[int, int]]:
@@ -106,14 +113,37 @@ def _unmatched_mask(pairs: list[tuple[int, int]], same_scope: np.ndarray) -> np.
     return mask
 
 
-def _lineage(previous, current, matches: dict, jac: np.ndarray, cos: np.ndarray) -> pl.DataFrame:
-    taken = set(previous.ids)
+def kept_lineage(reused: CommunitySet) -> pl.DataFrame:
+    """Lineage rows of communities reused unchanged: what matching would give (kept, Jaccard 1)."""
+    rows = [
+        (cid, cid, scope, "kept", cid, "jaccard", 1.0, _pair_cosine(c, c), len(ids), len(ids))
+        for cid, scope, ids, c in zip(
+            reused.ids, reused.scopes, reused.members, reused.centroids, strict=True
+        )
+    ]
+    return pl.DataFrame(rows, schema=LINEAGE_SCHEMA, orient="row")
+
+
+def _cosine_rows(a: np.ndarray) -> np.ndarray:
+    return (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)).astype(np.float64)
+
+
+def _pair_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """The recorded cosine of one pair: the same bits whatever else was matched alongside."""
+    return float(np.dot(*_cosine_rows(np.stack([a, b]))))
+
+
+def _lineage(
+    previous, current, matches: dict, jac: np.ndarray, reserved: frozenset
+) -> pl.DataFrame:
+    taken = set(previous.ids) | set(reserved)
     rows = []
     for j, cid in enumerate(current.ids):
         size, scope = len(current.members[j]), current.scopes[j]
         if j in matches:
             i, method = matches[j]
-            pid, overlap, cosine = previous.ids[i], float(jac[i, j]), float(cos[i, j])
+            pid, overlap = previous.ids[i], float(jac[i, j])
+            cosine = _pair_cosine(previous.centroids[i], current.centroids[j])
             prev_size = len(previous.members[i])
             rows.append((pid, cid, scope, "kept", pid, method, overlap, cosine, size, prev_size))
             continue

@@ -148,6 +148,29 @@ def test_card_states_what_was_removed(releases):
     assert manifest["diff"]["instances"]["removed"] >= 1
 
 
+def test_a_rebuild_after_a_takedown_reclusters_only_the_touched_scopes(releases):
+    first, second = releases["first"], releases["second"]
+    com = second["communities"]["communities"]
+    scopes = [s["scope"] for s in first["communities"]["communities"]["scopes"]]
+    assert com["scopes_clustered"] and sorted(com["scopes_reused"] + com["scopes_clustered"]) == (
+        sorted(scopes)
+    )
+    rows = {(r["stage"], r["unit"]): (r["reused"], r["computed"]) for r in second["stage_reuse"]}
+    emb = second["communities"]["embeddings"]
+    assert rows[("embeddings", "texts")] == (emb["cached"], 0)  # nothing new to embed
+    assert rows[("communities", "scopes")] == (
+        len(com["scopes_reused"]),
+        len(com["scopes_clustered"]),
+    )
+    assert rows[("release", "releases")] == (0, 1)
+    reused, computed = rows[("tasks", "instances")]
+    assert reused > computed  # the takedown touched a few instances, not most
+    # the first build found nothing to reuse
+    first_rows = {(r["stage"], r["unit"]): r for r in first["stage_reuse"]}
+    assert first_rows[("embeddings", "texts")]["reused"] == 0
+    assert first_rows[("communities", "scopes")]["reused"] == 0
+
+
 def test_no_change_rebuild_reuses_everything(releases):
     """Runs last: publishes v3 from v2's files without running the stages again."""
     third = _build(releases["root"])
@@ -160,3 +183,18 @@ def test_no_change_rebuild_reuses_everything(releases):
     manifest = json.loads((v3 / "manifest.json").read_text())
     assert manifest["version"] == v3.name and manifest["reused_from"] == releases["v2"].name
     assert manifest["diff"]["instances"]["added"] == manifest["diff"]["instances"]["removed"] == 0
+    # every stage reports what it reused: here everything, and nothing computed
+    reuse = third["stage_reuse"]
+    stages_seen = {r["stage"] for r in reuse}
+    assert stages_seen == {"ingest", "embeddings", "communities", "profiles", "tasks", "release"}
+    assert [r for r in reuse if r["computed"] != 0 or r["reused"] == 0] == []
+    with warehouse.connect(releases["root"] / "wh.duckdb", read_only=True) as con:
+        logged = con.execute(
+            "select stage, unit, reused, computed from stage_reuse where build_id = ? "
+            "order by stage, unit",
+            [v3.name],
+        ).fetchall()
+        builds = con.execute("select list(distinct build_id order by build_id) from stage_reuse")
+        builds = builds.fetchone()[0]
+    assert logged == sorted((r["stage"], r["unit"], r["reused"], r["computed"]) for r in reuse)
+    assert builds == sorted([releases["v1"].name, releases["v2"].name, v3.name])

@@ -60,7 +60,9 @@ def _embed_kwargs() -> dict:
 
 def _vectors(wh: Path) -> dict[str, np.ndarray]:
     with warehouse.connect(wh, read_only=True) as con:
-        table = con.sql("select text_hash, vector from embeddings order by text_hash").to_arrow_table()
+        table = con.sql(
+            "select text_hash, vector from embeddings order by text_hash"
+        ).to_arrow_table()
     vectors = vectors_from_arrow(table["vector"])
     return dict(zip(table["text_hash"].to_pylist(), vectors, strict=True))
 
