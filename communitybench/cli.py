@@ -100,11 +100,16 @@ def ingest(
     """Stream dump files into raw tables (bad lines → quarantine) and rebuild staging."""
     obj: Context = ctx.obj
     config = obj.config()
-    kwargs = stages.ingest_kwargs(config)
     if subreddit:
-        kwargs["subreddits"] = subreddit
+        filters = config.filters.model_copy(update={"subreddits": subreddit})
+        config = config.model_copy(update={"filters": filters})
     try:
-        summary = stages.run_ingest(obj.warehouse_path, paths, **kwargs)
+        if config.runner.kind == "dask":  # decode on Dask workers, merged here (flows/ingest.py)
+            from flows.ingest import ingest_on_runner
+
+            summary = ingest_on_runner(config, obj.warehouse_path, paths)
+        else:
+            summary = stages.run_ingest(obj.warehouse_path, paths, **stages.ingest_kwargs(config))
     except FileNotFoundError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

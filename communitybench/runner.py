@@ -14,6 +14,7 @@ finished, whichever runner ran it.
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 
@@ -45,7 +46,9 @@ def make_task_runner(runner: RunnerConfig, *, local_workers: int = 1):
     address = dask_address(runner)
     if address:
         return DaskTaskRunner(address=address)
-    # scheduler and nanny chatter (worker start/stop, closed comms at teardown) is INFO
+    # scheduler, nanny and worker chatter (start/stop, closed comms at teardown) is INFO; the
+    # spawned worker processes read DASK_* from the environment when they import dask
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     logging.getLogger("distributed").setLevel(logging.WARNING)
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",

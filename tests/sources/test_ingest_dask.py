@@ -208,3 +208,34 @@ def test_missing_dump_fails_before_a_cluster_starts(demo, prefect_harness, tmp_p
         with pytest.raises(FileNotFoundError, match=re.escape(str(bad))):
             ingest(config, tmp_path / "wh.duckdb", paths=[files[0], bad])
     assert not (tmp_path / "wh.duckdb").exists()
+
+
+def test_cli_ingest_on_dask_equals_local(demo, local, prefect_harness, dask_scheduler, tmp_path):
+    """`communitybench ingest` with [runner] kind = "dask" goes through the spooled flow; the
+    --subreddit option overrides the config's filter the same way on both paths."""
+    from typer.testing import CliRunner
+
+    from communitybench.cli import app
+
+    files, _ = demo
+    config = tmp_path / "configs" / "dask.toml"
+    config.parent.mkdir()
+    config.write_text(
+        '[filters]\ndate_to = 2026-02-15\n[runner]\nkind = "dask"\n'
+        f'address = "{dask_scheduler}"\nspool_dir = "{tmp_path / "spool"}"\n'
+    )
+    wh = tmp_path / "cli.duckdb"
+    args = ["-c", str(config), "-w", str(wh), "ingest", "--no-staging"]
+    args += ["-s", "Cooking", "-s", "gardening", *map(str, files)]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, args)
+    assert result.exit_code == 0, result.output
+    local_wh, local_summary = local
+    assert _tables(wh) == _tables(local_wh)
+    lines = result.output.splitlines()
+    for row in local_summary["files"]:  # the per-file table, printed as for the local path
+        name = row["path"].rsplit("/", 1)[-1]
+        (line,) = [line for line in lines if name in line]
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        want = [f"{row[k]:,}" for k in ("lines_read", "submissions", "comments", "filtered")]
+        assert cells[1:5] == want
+    assert not list((tmp_path / "spool").glob("*.duckdb"))
