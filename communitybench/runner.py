@@ -73,14 +73,36 @@ def window_size(runner: RunnerConfig) -> int:
 def map_ordered(task, items: Iterable, *, window: int, **kwargs) -> Iterator:
     """Submit ``task(item, **kwargs)`` per item, at most ``window`` in flight; yield results in
     submission order (deterministic writes). Must be called inside a flow run; an item whose
-    task fails raises its exception here."""
+    task fails raises ``ParallelTaskError`` here, chained to the task's exception."""
     pending: deque = deque()
+    done = 0
     for item in items:
         pending.append(task.submit(item, **kwargs))
         if len(pending) >= window:
-            yield pending.popleft().result()
+            yield _result(task, pending.popleft(), done)
+            done += 1
     while pending:
-        yield pending.popleft().result()
+        yield _result(task, pending.popleft(), done)
+        done += 1
+
+
+class ParallelTaskError(RuntimeError):
+    """A task of a parallel stage failed (its exception is the ``__cause__``)."""
+
+
+def _result(task, future, index: int):
+    """The future's result; a failure is raised as a new exception chained to the task's.
+
+    The task's own exception object stays referenced by the runner (a Dask client keeps it
+    with its future); raising a fresh one here keeps the caller's frames, which hold open
+    warehouse connections, out of that object's traceback.
+    """
+    try:
+        return future.result()
+    except Exception as exc:
+        raise ParallelTaskError(
+            f"{task.name} #{index} failed on the task runner: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def describe(runner: RunnerConfig) -> str:

@@ -19,6 +19,7 @@ import warehouse
 from communitybench import embeddings, stages
 from communitybench.config import BuildConfig, RunnerConfig
 from communitybench.embeddings import vectors_from_arrow
+from communitybench.runner import ParallelTaskError
 
 N_TEXTS = 400  # distinct texts: enough for several chunks, small enough for 2 cores
 
@@ -144,7 +145,7 @@ def test_dask_failed_chunk_keeps_finished_chunks(
         return real(*args, encode_chunks=poison, **kwargs)
 
     monkeypatch.setattr(embeddings, "run_embeddings", poisoned)
-    with pytest.raises(Exception):  # noqa: B017 - whatever the tokenizer raises on None
+    with pytest.raises(ParallelTaskError, match=r"encode_chunk #2 failed"):
         _embed_on(runner, wh)
     monkeypatch.setattr(embeddings, "run_embeddings", real)
     with warehouse.connect(wh, read_only=True) as con:
