@@ -72,19 +72,11 @@ def scope_rows(con, prints: dict, reused: list[str], tables: dict) -> pa.Table:
     now = datetime.now(UTC).replace(tzinfo=None)
     members = Counter(tables["memberships"]["scope"].to_pylist())
     found = Counter(tables["communities"]["scope"].to_pylist())
-    return pl.DataFrame(
-        {
-            "scope": list(prints),
-            "fingerprint": list(prints.values()),
-            "members": [members[s] for s in prints],
-            "communities": [found[s] for s in prints],
-            "clustered_at": [stored.get(s, now) for s in prints],
-        },
-        schema={
-            "scope": pl.String,
-            "fingerprint": pl.String,
-            "members": pl.Int64,
-            "communities": pl.Int64,
-            "clustered_at": pl.Datetime("us"),
-        },
-    ).to_arrow()
+    columns = {
+        "scope": list(prints),
+        "fingerprint": list(prints.values()),
+        "members": [members[s] for s in prints],
+        "communities": [found[s] for s in prints],
+        "clustered_at": [stored.get(s, now) for s in prints],
+    }
+    return pa.table(columns, schema=schemas.arrow_schema(schemas.load_schema("community_scopes")))

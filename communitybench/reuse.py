@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import polars as pl
+import pyarrow as pa
 
 import schemas
 import warehouse
@@ -65,8 +65,7 @@ def _embedding_rows(emb: dict) -> list[dict]:
 
 
 def _community_rows(com: dict) -> list[dict]:
-    clustered = com.get("scopes_clustered", [s["scope"] for s in com["scopes"]])
-    reused = com.get("scopes_reused", [])
+    clustered, reused = com["scopes_clustered"], com["scopes_reused"]
     lineage = com["lineage"]
     note = "re-clustered: " + (", ".join(clustered) or "none")
     return [
@@ -95,7 +94,7 @@ def _profile_rows(profiles: dict) -> list[dict]:
 
 def _task_rows(tasks: dict) -> list[dict]:
     total = sum(tasks["per_task"].values())
-    kept = sum(tasks.get("instances_kept", {}).values())
+    kept = sum(tasks["instances_kept"].values())
     note = "instance ids the previous build had vs new ones"
     return [_row("tasks", "instances", kept, total - kept, note)]
 
@@ -145,22 +144,15 @@ def record_stage_reuse(warehouse_path: Path, summary: dict) -> list[dict]:
     """Append this build's rows to ``stage_reuse``; return them (for the summary and report)."""
     started = datetime.fromisoformat(summary["started_at"]).astimezone(UTC).replace(tzinfo=None)
     with warehouse.connect(warehouse_path) as con:
-        con.execute(schemas.ddl(schemas.load_schema("stage_reuse")))
+        schema = schemas.load_schema("stage_reuse")
+        con.execute(schemas.ddl(schema))
         carried = carried_counts(con) if summary["release"].get("reused_from") else None
         rows = stage_reuse_rows(summary, carried=carried)
-        frame = pl.DataFrame(
-            [{"build_id": summary["release"]["version"], "started_at": started, **r} for r in rows],
-            schema={
-                "build_id": pl.String,
-                "started_at": pl.Datetime("us"),
-                "stage": pl.String,
-                "unit": pl.String,
-                "reused": pl.Int64,
-                "computed": pl.Int64,
-                "note": pl.String,
-            },
-        )
-        con.register("_stage_reuse", frame.to_arrow())
+        stored = [
+            {"build_id": summary["release"]["version"], "started_at": started, **r} for r in rows
+        ]
+        table = pa.Table.from_pylist(stored, schema=schemas.arrow_schema(schema))
+        con.register("_stage_reuse", table)
         con.execute("insert into stage_reuse by name select * from _stage_reuse")
         con.unregister("_stage_reuse")
     return rows

@@ -28,6 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import duckdb
+from tqdm import tqdm
 
 import warehouse
 from communitybench.sources.dumps import (
@@ -78,12 +79,18 @@ def decode_to_spool(path: Path, *, spool_dir: Path, run_id: str, **ingest) -> di
 
 
 def run_spooled_ingest(
-    warehouse_path: Path, paths: list[Path], *, spool_dir: Path, decode_files: DecodeFiles, **ingest
+    warehouse_path: Path,
+    paths: list[Path],
+    *,
+    spool_dir: Path,
+    decode_files: DecodeFiles,
+    progress: bool = True,
+    **ingest,
 ) -> dict:
     """Ingest dump files through spools; return the summary ``stages.run_ingest`` returns."""
     with warehouse.connect(warehouse_path) as con:
         reports = ingest_spooled(
-            con, paths, spool_dir=spool_dir, decode_files=decode_files, **ingest
+            con, paths, spool_dir=spool_dir, decode_files=decode_files, progress=progress, **ingest
         )
     return {"version": INGEST_VERSION, "files": [report_row(r) for r in reports]}
 
@@ -94,6 +101,7 @@ def ingest_spooled(
     *,
     spool_dir: Path,
     decode_files: DecodeFiles,
+    progress: bool = True,
     **ingest,
 ) -> list[FileReport]:
     """Decode the files not yet completed in the warehouse, merging each spool as it arrives.
@@ -108,10 +116,13 @@ def ingest_spooled(
     pending = _pending_files(con, keyed, spool_dir)
     decoded = decode_files(list(pending.values()), run_id=run_id, spool_dir=spool_dir, **ingest)
     merged = {}
+    bar = tqdm(total=len(pending), desc="decode + merge", unit="file", disable=not progress)
     for (key, path), result in zip(pending.items(), decoded, strict=True):
         if result["file_key"] != key:
             raise RuntimeError(f"{path} changed while it was being ingested; run the ingest again")
         merged[key] = merge_spool(con, path, key=key, spool_dir=spool_dir, run_id=run_id)
+        bar.update(1)
+    bar.close()
     reports = [
         merged.pop(key, None) or FileReport(path=str(path), file_key=key, skipped=True)
         for path, key in keyed
