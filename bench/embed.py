@@ -31,7 +31,7 @@ from communitybench.config import EmbedConfig
 
 def demo_texts(folder: Path, *, scale: float, limit: int | None) -> Path:
     """A warehouse holding the demo forum's texts table (optionally its first `limit` texts)."""
-    from communitybench.demo_forum import write_demo_forum
+    from communitybench.sources.demo.forum import write_demo_forum
 
     write_demo_forum(folder / "forum", seed=7, scale=scale)
     wh = folder / "bench.duckdb"

@@ -80,7 +80,7 @@ def demo_forum(
     months: Annotated[int, typer.Option(help="1, or 2 to add a second month (~10% more)")] = 1,
 ) -> None:
     """Generate the deterministic demo forum with planted communities and noise."""
-    from communitybench.demo_forum import write_demo_forum
+    from communitybench.sources.demo.forum import write_demo_forum
 
     summary = write_demo_forum(out, seed=seed, scale=scale, months=months, progress=True)
     typer.echo(json.dumps(summary, indent=1, default=str))
@@ -144,8 +144,8 @@ def build_release(
     ] = None,
 ) -> None:
     """Run the whole pipeline as the Prefect flow build_release (demo forum by default)."""
-    from communitybench.release import ReleaseError
-    from communitybench.validation import ValidationFailed
+    from communitybench.release.validation import ValidationFailed
+    from communitybench.release.versions import ReleaseError
     from flows.build_release import build_release as flow
     from warehouse.swap import RebuildError
 

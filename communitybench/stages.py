@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import warehouse
-from communitybench.sources.dumps import INGEST_VERSION, ingest_paths
+from communitybench.sources.dumps.ingest import INGEST_VERSION, ingest_paths
 
 STAGING_VERSION = "staging_v2"  # v2: takedown drop reason
 
@@ -145,7 +145,9 @@ def run_release(
     progress: bool = True,
 ) -> dict:
     """Splits → validation gates (block on failure) → atomic export of ``releases/<version>``."""
-    from communitybench import release, release_build, validation
+    from communitybench.release import export as release_build
+    from communitybench.release import validation
+    from communitybench.release import versions as release
 
     releases_dir, build_dir = Path(releases_dir), Path(build_dir)
     now = release.utc_now()
@@ -203,7 +205,8 @@ def _llm_models(con) -> list[str]:
 
 def build_fingerprint(warehouse_path: Path, *, config) -> str:
     """The input fingerprint of a build (see communitybench.incremental)."""
-    from communitybench import incremental, release_build
+    from communitybench.release import export as release_build
+    from communitybench.release import incremental
 
     takedowns = config.resolve(config.clean.takedowns) if config.clean.takedowns else None
     code = {"versions": release_build.stage_versions(), "revision": release_build.code_revision()}
@@ -213,7 +216,7 @@ def build_fingerprint(warehouse_path: Path, *, config) -> str:
 
 def run_reuse_check(warehouse_path: Path, *, config, releases_dir: Path) -> dict:
     """Whether the latest release was built from exactly these inputs (then reuse it)."""
-    from communitybench import incremental
+    from communitybench.release import incremental
 
     fingerprint = build_fingerprint(warehouse_path, config=config)
     latest = incremental.latest_release(releases_dir)
@@ -224,7 +227,8 @@ def run_reuse_check(warehouse_path: Path, *, config, releases_dir: Path) -> dict
 
 def run_republish(releases_dir: Path, *, previous: str, version: str | None = None) -> dict:
     """Publish a new version that reuses every file of ``previous`` (no input changed)."""
-    from communitybench import incremental, release
+    from communitybench.release import incremental
+    from communitybench.release import versions as release
 
     now = release.utc_now()
     name = release.next_version(Path(releases_dir), today=now, requested=version)
@@ -246,7 +250,7 @@ def run_republish(releases_dir: Path, *, previous: str, version: str | None = No
 
 def run_demo_forum(out_dir: Path, *, seed: int, scale: float, months: int) -> dict:
     """Write the demo forum unless the same forum (seed, scale, months, version) is there."""
-    from communitybench.demo_forum import DEMO_FORUM_VERSION, write_demo_forum
+    from communitybench.sources.demo.forum import DEMO_FORUM_VERSION, write_demo_forum
 
     truth = Path(out_dir) / "truth.json"
     if truth.exists():

@@ -15,7 +15,7 @@ import polars as pl
 
 import schemas
 import warehouse
-from communitybench.llm import LLMConfig, ask_json
+from communitybench.inference.llm import LLMConfig, ask_json
 from transforms import labels, tasks
 from transforms import profiles as profiles_t
 

@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from communitybench import reuse, stages
 from communitybench.config import BuildConfig
-from communitybench.release import utc_now
+from communitybench.release.versions import utc_now
 from communitybench.report import summary_markdown
 from flows.communities import build_communities
 from flows.ingest import ingest

@@ -14,10 +14,10 @@ from prefect.cache_policies import NO_CACHE
 
 from communitybench import stages
 from communitybench.config import BuildConfig
-from communitybench.sources import reddit_stages
-from communitybench.sources.reddit_client import RetryPolicy
-from communitybench.sources.reddit_options import CrawlOptions, crawl_options, retry_policy
-from communitybench.sources.reddit_report import crawl_markdown
+from communitybench.sources.reddit import session as reddit_stages
+from communitybench.sources.reddit.client import RetryPolicy
+from communitybench.sources.reddit.options import CrawlOptions, crawl_options, retry_policy
+from communitybench.sources.reddit.report import crawl_markdown
 from flows.ingest import build_staging
 
 

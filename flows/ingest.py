@@ -17,8 +17,8 @@ from prefect.cache_policies import NO_CACHE
 from communitybench import stages
 from communitybench.config import BuildConfig, RunnerConfig
 from communitybench.runner import describe, make_task_runner, map_ordered, window_size
-from communitybench.sources import spool
-from communitybench.sources.dumps import check_dump_paths
+from communitybench.sources.dumps import spool
+from communitybench.sources.dumps.ingest import check_dump_paths
 
 
 @task(name="generate_demo_forum")

@@ -13,7 +13,7 @@ from prefect import flow, task
 
 from communitybench import tasks as stage
 from communitybench.config import BuildConfig
-from communitybench.llm import LLMConfig
+from communitybench.inference.llm import LLMConfig
 from communitybench.settings import Settings, get_settings
 
 NO_ENDPOINT = (

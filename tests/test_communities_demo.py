@@ -54,7 +54,7 @@ _SHARED: dict = {}  # built once per session; tests/test_community_reuse.py uses
 def shared_forum(tmp_path_factory) -> Path:
     """The two-month demo forum, written once per test session."""
     if "forum" not in _SHARED:
-        from communitybench.demo_forum import write_demo_forum
+        from communitybench.sources.demo.forum import write_demo_forum
 
         out = tmp_path_factory.mktemp("forum")
         write_demo_forum(out, seed=SEED, months=2)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import zstandard
 
-from communitybench.demo_forum import COMMENT_FIELDS, SUBMISSION_FIELDS, write_demo_forum
+from communitybench.sources.demo.forum import COMMENT_FIELDS, SUBMISSION_FIELDS, write_demo_forum
 
 MONTH_1 = ("RS_2026-01.zst", "RC_2026-01.zst")
 JAN, FEB, MAR = 1767225600, 1769904000, 1772323200  # 2026-01-01, -02-01, -03-01 UTC

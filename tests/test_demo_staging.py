@@ -7,7 +7,7 @@ import json
 import pytest
 
 from communitybench import stages
-from communitybench.demo_forum import write_demo_forum
+from communitybench.sources.demo.forum import write_demo_forum
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 
 import warehouse
 from communitybench import tasks as stage
-from communitybench.llm import LLMClient, LLMConfig, ask_json
+from communitybench.inference.llm import LLMClient, LLMConfig, ask_json
 from tests.fakes.openai_server import FakeOpenAI
 from tests.test_tasks_demo import EMBED_MODEL, EMBED_REVISION, build_demo
 from transforms.profiles import PROFILE_SCHEMA, build_profile_messages, validate_profile

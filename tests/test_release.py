@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from communitybench import release_build, stages
+from communitybench import stages
 from communitybench.config import BuildConfig
-from communitybench.release import ReleaseError, sha256_file
-from communitybench.validation import ValidationFailed
+from communitybench.release import export as release_build
+from communitybench.release.validation import ValidationFailed
+from communitybench.release.versions import ReleaseError, sha256_file
 from tests import release_fixtures as fx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +134,8 @@ def test_sigkill_mid_export_then_rerun(wh, tmp_path):
     script = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from communitybench import release_build, stages
+        from communitybench.release import export as release_build
+        from communitybench import stages
         from communitybench.config import BuildConfig
         real = release_build.write_plots
         def slow(*a, **k):

@@ -16,7 +16,7 @@ import warehouse
 from communitybench import stages
 from communitybench import tasks as stage
 from communitybench.config import BuildConfig, CleanConfig
-from communitybench.sources.stackexchange import (
+from communitybench.sources.stackexchange.dump import (
     count_votes,
     html_to_text,
     load_stackexchange,

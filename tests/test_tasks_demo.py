@@ -111,7 +111,7 @@ def write_test_marts(wh: Path, community_of: dict[str, str], *, min_texts: int =
 
 def build_demo(root: Path, *, seed: int, scale: float = 1.0) -> tuple[Path, dict]:
     """Demo forum → staging → test marts from the planted members; returns (warehouse, truth)."""
-    from communitybench.demo_forum import write_demo_forum
+    from communitybench.sources.demo.forum import write_demo_forum
 
     folder, wh = root / f"demo{seed}", root / f"wh{seed}.duckdb"
     write_demo_forum(folder, seed=seed, scale=scale)
@@ -302,7 +302,7 @@ def test_recovery_on_unseen_seeds(tmp_path, seed):
 def test_end_to_end_through_the_real_communities_stage(tmp_path):
     """Real embeddings (all-MiniLM-L6-v2) and HDBSCAN communities, then this stage."""
     from communitybench.communities import build_all
-    from communitybench.demo_forum import write_demo_forum
+    from communitybench.sources.demo.forum import write_demo_forum
 
     write_demo_forum(tmp_path / "demo", seed=5, scale=0.3)
     wh = tmp_path / "wh.duckdb"

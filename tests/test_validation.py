@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from communitybench.validation import ValidationFailed, expectations_for, validate_tables
+from communitybench.release.validation import ValidationFailed, expectations_for, validate_tables
 from schemas import load_schema
 from tests import release_fixtures as fx
 

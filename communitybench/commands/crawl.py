@@ -13,11 +13,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from communitybench.sources.reddit_client import CredentialsError
-from communitybench.sources.reddit_crawl import CrawlAborted
-from communitybench.sources.reddit_options import crawl_options, retry_policy
-from communitybench.sources.reddit_report import crawl_footer, crawl_table
-from communitybench.sources.reddit_stages import run_crawl
+from communitybench.sources.reddit.client import CredentialsError
+from communitybench.sources.reddit.crawl import CrawlAborted
+from communitybench.sources.reddit.options import crawl_options, retry_policy
+from communitybench.sources.reddit.report import crawl_footer, crawl_table
+from communitybench.sources.reddit.session import run_crawl
 
 err = Console(stderr=True)
 

@@ -27,7 +27,7 @@ N_TEXTS = 400  # distinct texts: enough for several chunks, small enough for 2 c
 @pytest.fixture(scope="module")
 def texts_warehouse(tmp_path_factory) -> Path:
     """A warehouse with the demo forum's ``texts`` (first N_TEXTS hashes) and no vectors."""
-    from communitybench.demo_forum import write_demo_forum
+    from communitybench.sources.demo.forum import write_demo_forum
 
     folder = tmp_path_factory.mktemp("embed-runner")
     write_demo_forum(folder / "forum", seed=11, scale=0.3)

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import pytest
 import zstandard
 
-from communitybench.sources import dumps
-from communitybench.sources.dumps import ingest_paths
+from communitybench.sources.dumps import ingest as dumps
+from communitybench.sources.dumps.ingest import ingest_paths
 from tests.conftest import shared_path
 
 

@@ -17,9 +17,9 @@ import pytest
 import warehouse
 from communitybench import stages
 from communitybench.config import BuildConfig, FilterConfig, RunnerConfig
-from communitybench.demo_forum import write_demo_forum
-from communitybench.sources import spool
-from communitybench.sources.dumps import file_key
+from communitybench.sources.demo.forum import write_demo_forum
+from communitybench.sources.dumps import spool
+from communitybench.sources.dumps.ingest import file_key
 from flows.ingest import ingest
 
 # rows differ by design only in the id of the run that wrote them (and checkpoint times)

@@ -23,17 +23,7 @@ from prawcore.exceptions import NotFound, RequestException
 from communitybench.config import RedditConfig, load_config
 from communitybench.env import PROJECT_ROOT
 from communitybench.settings import Settings
-from communitybench.sources.reddit import (
-    comment_row,
-    comment_status,
-    fetch_listing_page,
-    fetch_thread,
-    is_transient,
-    listing_params,
-    submission_row,
-    submission_status,
-)
-from communitybench.sources.reddit_client import (
+from communitybench.sources.reddit.client import (
     CredentialsError,
     RequestStats,
     RetriesExhausted,
@@ -42,6 +32,16 @@ from communitybench.sources.reddit_client import (
     resolve_credentials,
     retry_after_seconds,
     retry_reason,
+)
+from communitybench.sources.reddit.fetch import (
+    comment_row,
+    comment_status,
+    fetch_listing_page,
+    fetch_thread,
+    is_transient,
+    listing_params,
+    submission_row,
+    submission_status,
 )
 from tests.conftest import shared_path
 from tests.fakes.reddit_server import ReplayServer, load_recordings, recorded_comments

@@ -14,10 +14,10 @@ import pytest
 import warehouse
 from communitybench import stages
 from communitybench.config import CleanConfig
-from communitybench.sources.reddit_client import RetryPolicy
-from communitybench.sources.reddit_crawl import CrawlAborted
-from communitybench.sources.reddit_options import CrawlOptions
-from communitybench.sources.reddit_stages import run_crawl
+from communitybench.sources.reddit.client import RetryPolicy
+from communitybench.sources.reddit.crawl import CrawlAborted
+from communitybench.sources.reddit.options import CrawlOptions
+from communitybench.sources.reddit.session import run_crawl
 from tests.conftest import shared_path
 from tests.fakes.reddit_server import ReplayServer, load_recordings, recorded_comments
 from tests.sources.test_reddit import test_settings

@@ -18,7 +18,7 @@ import pytest
 
 from communitybench.config import load_config
 from communitybench.env import PROJECT_ROOT
-from communitybench.sources.reddit_options import crawl_options
+from communitybench.sources.reddit.options import crawl_options
 from tests.conftest import shared_path
 from tests.fakes.reddit_server import ReplayServer, load_recordings
 from tests.sources.test_reddit import SECRET, USER_AGENT

@@ -16,8 +16,8 @@ import duckdb
 import pyarrow as pa
 
 import schemas
-from communitybench.sources.reddit import utcnow
-from communitybench.sources.reddit_client import RetriesExhausted, redact
+from communitybench.sources.reddit.client import RetriesExhausted, redact
+from communitybench.sources.reddit.fetch import utcnow
 
 CRAWL_VERSION = "crawl_v1"
 MESSAGE_CHARS = 2_000

@@ -13,15 +13,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from communitybench.settings import get_settings
-from communitybench.sources import reddit_store as store
-from communitybench.sources.reddit_client import RetryPolicy
-from communitybench.sources.reddit_crawl import (
+from communitybench.sources.reddit import store
+from communitybench.sources.reddit.client import RetryPolicy
+from communitybench.sources.reddit.crawl import (
     CrawlSession,
     crawl_members,
     crawl_session,
     crawl_subreddit,
 )
-from communitybench.sources.reddit_options import CrawlOptions
+from communitybench.sources.reddit.options import CrawlOptions
 
 
 def _require_subreddits(options: CrawlOptions) -> None:

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 from tqdm import tqdm
 
-from communitybench.sources.lines import (
+from communitybench.sources.dumps.lines import (
     LineBatch,
     iter_line_batches,
     open_decompressed,
@@ -30,7 +30,7 @@ from warehouse import ensure_tables, set_variables
 INGEST_VERSION = "ingest_v1"
 QUARANTINE_TEXT_CHARS = 2_000
 SCAN_CHUNK = 16_384
-SQL_DIR = Path(__file__).with_name("sql")
+SQL_DIR = Path(__file__).resolve().parents[3] / "warehouse" / "ingest"
 
 
 @dataclass
@@ -286,7 +286,7 @@ def ingest_paths(
 
     The local path: files one after another, straight into the warehouse. On one machine this is
     the fastest way, as DuckDB already parses and inserts each batch on every core. The Dask path
-    (``communitybench.sources.spool``) decodes files on workers and merges the results here.
+    (``communitybench.sources.dumps.spool``) decodes files on workers and merges the results here.
     """
     ensure_tables(con, layer="raw")
     check_dump_paths(paths)

@@ -14,7 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
-from communitybench.release import publish, sha256_file, staging_dir
+from communitybench.release.versions import publish, sha256_file, staging_dir
 from transforms.card import render_card
 
 RAW_TABLES = ("raw_submissions", "raw_comments")

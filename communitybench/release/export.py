@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from communitybench import plots
 from communitybench.env import PROJECT_ROOT
-from communitybench.release import (
+from communitybench.release import plots
+from communitybench.release.versions import (
     RELEASE_VERSION,
     TASK_TABLES,
     export_splits,
@@ -24,12 +24,12 @@ from communitybench.release import (
 from transforms.card import release_diff, render_card
 
 VERSIONED_MODULES = (
-    "communitybench.sources.dumps",
-    "communitybench.sources.reddit_store",
-    "communitybench.demo_forum",
+    "communitybench.sources.dumps.ingest",
+    "communitybench.sources.reddit.store",
+    "communitybench.sources.demo.forum",
     "communitybench.stages",
-    "communitybench.release",
-    "communitybench.validation",
+    "communitybench.release.versions",
+    "communitybench.release.validation",
     "transforms.embed_text",
     "transforms.members",
     "transforms.communities",

@@ -26,8 +26,15 @@ from prawcore.exceptions import OAuthException
 from tqdm import tqdm
 
 import warehouse
-from communitybench.sources import reddit_store as store
-from communitybench.sources.reddit import (
+from communitybench.sources.reddit import store
+from communitybench.sources.reddit.client import (
+    CredentialsError,
+    RequestStats,
+    RetryPolicy,
+    make_reddit,
+    resolve_credentials,
+)
+from communitybench.sources.reddit.fetch import (
     fetch_listing_page,
     fetch_member_comments,
     fetch_thread,
@@ -35,15 +42,8 @@ from communitybench.sources.reddit import (
     listing_params,
     utcnow,
 )
-from communitybench.sources.reddit_client import (
-    CredentialsError,
-    RequestStats,
-    RetryPolicy,
-    make_reddit,
-    resolve_credentials,
-)
-from communitybench.sources.reddit_options import CrawlOptions
-from communitybench.sources.reddit_units import (
+from communitybench.sources.reddit.options import CrawlOptions
+from communitybench.sources.reddit.units import (
     commit_failure,
     commit_listing_error,
     commit_member,

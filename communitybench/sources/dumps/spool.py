@@ -31,7 +31,7 @@ import duckdb
 from tqdm import tqdm
 
 import warehouse
-from communitybench.sources.dumps import (
+from communitybench.sources.dumps.ingest import (
     INGEST_VERSION,
     FileReport,
     check_dump_paths,

@@ -9,7 +9,8 @@ default source and the ground truth that checks what the pipeline recovers.
 
 Every draw comes from `numpy.random.default_rng([seed, stream])`: stream 0 builds the members,
 stream m builds month m, so month 1 is byte-identical whether one or more months are written.
-What members write (vocabularies, templates, usernames) lives in `communitybench.demo_vocab`.
+What members write (vocabularies, templates, usernames) lives in
+`communitybench.sources.demo.vocab`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import zstandard
 
-from communitybench import demo_vocab as vocab
+from communitybench.sources.demo import vocab
 
 DEMO_FORUM_VERSION = "demo_forum_v1"
 AUTOMOD, DELETED = "AutoModerator", "[deleted]"

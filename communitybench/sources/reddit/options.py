@@ -6,8 +6,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from communitybench.sources.reddit_client import RetryPolicy
-from communitybench.sources.reddit_store import CRAWL_VERSION
+from communitybench.sources.reddit.client import RetryPolicy
+from communitybench.sources.reddit.store import CRAWL_VERSION
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Commits of the crawl's units of work, each in one transaction with its checkpoint.
 
-``session`` is a :class:`communitybench.sources.reddit_crawl.CrawlSession`. Ids join the
+``session`` is a :class:`communitybench.sources.reddit.crawl.CrawlSession`. Ids join the
 session's seen sets only after their transaction commits, so a failed commit never hides an
 observation from a retry.
 """
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from communitybench.sources import reddit_store as store
-from communitybench.sources.reddit import (
+from communitybench.sources.reddit import store
+from communitybench.sources.reddit.client import redact
+from communitybench.sources.reddit.fetch import (
     ThreadFetch,
     comment_row,
     is_transient,
     submission_row,
     utcnow,
 )
-from communitybench.sources.reddit_client import redact
 
 log = logging.getLogger(__name__)
 
