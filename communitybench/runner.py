@@ -1,14 +1,15 @@
-"""Task runners for the heavy parallel stages (dump decoding, embedding): local or Dask.
+"""Where parallel work runs: the Prefect task runner ``[runner]`` asks for (local or Dask).
 
-``[runner] kind = "local"`` (the default) runs those stages' Prefect tasks in this process on a
-thread pool. ``kind = "dask"`` runs them through prefect-dask's ``DaskTaskRunner``: on the
-scheduler at ``runner.address`` (or ``COMMUNITYBENCH_DASK_ADDRESS``), or, with no address, on a
-``LocalCluster`` of ``n_workers`` processes bound to loopback (one big machine).
+Every stage runs inside the flow ``flows.pipeline.run_stages``, whose task runner is made here.
+A stage with embarrassingly parallel work (decoding dump files, encoding chunks of texts) hands
+it to ``map_ordered``: inside a flow run each item becomes a Prefect task on that flow's task
+runner (a local thread pool, or Dask workers with ``kind = "dask"``); outside one (tests and
+benches that call ``communitybench.pipeline.execute``) the items run one after another here.
+The stage code is the same either way: the runner is a property of the path that runs it.
 
 Only pure work travels to workers (text chunks in, vectors out; dump files in, spooled row
-files out). The warehouse is a single-writer DuckDB file, so the flow that submits the tasks
-writes every result itself, each committed as it arrives: an interrupted stage keeps what it
-finished, whichever runner ran it.
+files out). The warehouse is a single-writer DuckDB file, so the stage that maps the work writes
+every result itself, each committed as it arrives: an interrupted stage keeps what it finished.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from communitybench.config import RunnerConfig
 from communitybench.settings import get_settings
@@ -30,8 +31,8 @@ def dask_address(runner: RunnerConfig) -> str | None:
 def make_task_runner(runner: RunnerConfig, *, local_workers: int = 1):
     """The Prefect task runner ``[runner]`` asks for.
 
-    ``local_workers`` sizes the local thread pool: 1 for stages whose work is already
-    multi-threaded (torch, DuckDB), so the flow writes results while the next chunk computes.
+    ``local_workers`` sizes the local thread pool: 1, because the parallel stages' work is
+    already multi-threaded (torch, DuckDB); the stage writes a result while the next computes.
     """
     if runner.kind == "local":
         from prefect.task_runners import ThreadPoolTaskRunner
@@ -70,19 +71,43 @@ def window_size(runner: RunnerConfig) -> int:
     return 2 * runner.n_workers * runner.threads_per_worker
 
 
-def map_ordered(task, items: Iterable, *, window: int, **kwargs) -> Iterator:
-    """Submit ``task(item, **kwargs)`` per item, at most ``window`` in flight; yield results in
-    submission order (deterministic writes). Must be called inside a flow run; an item whose
-    task fails raises ``ParallelTaskError`` here, chained to the task's exception."""
+def _flow_task_runner():
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return context.task_runner if context is not None else None
+
+
+def distributed() -> bool:
+    """Whether the current flow run's task runner sends tasks to Dask workers."""
+    runner = _flow_task_runner()
+    return runner is not None and type(runner).__name__ == "DaskTaskRunner"
+
+
+def map_ordered(fn: Callable, items: Iterable, *, window: int, **kwargs) -> Iterator:
+    """``fn(item, **kwargs)`` for each item, results yielded in item order.
+
+    In a flow run each call is a Prefect task named after ``fn`` on the flow's task runner, with
+    at most ``window`` in flight; a failed one raises ``ParallelTaskError`` naming the task and
+    item, chained to the task's exception. Outside a flow run the calls run here, in order.
+    """
+    if _flow_task_runner() is None:
+        yield from (fn(item, **kwargs) for item in items)
+        return
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
+
+    # no result cache: the warehouse is the cache (rows written per item as results arrive)
+    as_task = task(fn, name=fn.__name__, cache_policy=NO_CACHE, persist_result=False, retries=1)
     pending: deque = deque()
     done = 0
     for item in items:
-        pending.append(task.submit(item, **kwargs))
+        pending.append(as_task.submit(item, **kwargs))
         if len(pending) >= window:
-            yield _result(task, pending.popleft(), done)
+            yield _result(as_task, pending.popleft(), done)
             done += 1
     while pending:
-        yield _result(task, pending.popleft(), done)
+        yield _result(as_task, pending.popleft(), done)
         done += 1
 
 

@@ -1,12 +1,11 @@
-"""``build_release``: the whole pipeline as one Prefect flow.
+"""``build_release``: every stage of the pipeline as one Prefect flow, then a published release.
 
-source → raw → staging → embeddings/members/communities → profiles/labels/tasks →
-splits + validation gates → atomic release → analyst views → swap. A failed gate raises:
-nothing is published. When the input fingerprint (config, code versions, takedowns, raw
-observations) equals the latest release's, every stage is reused and the previous release's
-files are republished under the new version (``communitybench/incremental.py``). Otherwise each
-stage reuses what it can (cached vectors, unchanged scopes, cached LLM answers), and the rows of
-``stage_reuse`` (``communitybench/reuse.py``) record what each stage reused and computed.
+source → raw → staging → texts → embeddings → members → communities → labels → profiles →
+tasks → release (splits, validation gates, atomic export) → analyst views, all through
+``run_stages`` (flows/pipeline.py). A failed gate raises: nothing is published. When the inputs
+fingerprint (config, stage versions, code revision, takedowns, raw observations) equals the
+latest release's, the reusable stages are skipped and the previous release's files are
+republished under the new version. ``stage_reuse`` logs what every stage computed and reused.
 
 Every stage writes ``<warehouse>.building``, a copy of the live file (``warehouse/swap.py``);
 only a build that published its release is swapped in, so read-only SQL sessions on the live
@@ -15,45 +14,49 @@ file (``make sql``) keep working for the whole build, and a failed build leaves 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
-from communitybench import reuse, stages
+from communitybench import pipeline
 from communitybench.config import BuildConfig
 from communitybench.release.versions import utc_now
-from communitybench.report import summary_markdown
-from flows.communities import build_communities
-from flows.ingest import ingest
-from flows.release import publish_release
-from flows.tasks import build_tasks
-from warehouse import swap, views
+from communitybench.render import render_markdown
+from communitybench.runner import make_task_runner
+from communitybench.stage import StageResult, by_name
+from flows.pipeline import run_stages
+from warehouse import swap
 
 
-@task(name="create_analyst_views")
-def create_analyst_views(warehouse_path: Path) -> dict:
-    """Create the documented v_* views whose source tables exist."""
-    return views.run_views(warehouse_path)
+@dataclass(frozen=True)
+class BuildSummary:
+    """What a build did: every stage's result, the reuse decision and the ``stage_reuse`` rows."""
 
+    config: str
+    config_hash: str
+    started_at: str
+    warehouse: str
+    results: tuple[StageResult, ...]
+    reuse: dict | None
+    stage_reuse: list[dict] = field(default_factory=list)
 
-@task(name="check_reuse", cache_policy=NO_CACHE)
-def check_reuse(warehouse_path: Path, *, config: BuildConfig, releases_dir: Path) -> dict:
-    """Compare the input fingerprint with the latest release's: equal = reuse everything."""
-    return stages.run_reuse_check(warehouse_path, config=config, releases_dir=releases_dir)
+    def result(self, name: str) -> StageResult:
+        """The result of stage ``name`` (KeyError naming the stages that ran)."""
+        found = by_name(self.results)
+        if name not in found:
+            raise KeyError(f"stage {name!r} did not run in this build (ran: {list(found)})")
+        return found[name]
 
+    @property
+    def ran(self) -> list[str]:
+        return [r.name for r in self.results]
 
-@task(name="republish_release", cache_policy=NO_CACHE)
-def republish_release(releases_dir: Path, *, previous: str, version: str | None) -> dict:
-    """No input changed: publish a new version with the previous release's files."""
-    return stages.run_republish(releases_dir, previous=previous, version=version)
-
-
-@task(name="record_stage_reuse", cache_policy=NO_CACHE)
-def record_stage_reuse(warehouse_path: Path, summary: dict) -> list[dict]:
-    """Append what each stage reused and computed to ``stage_reuse``; return the rows."""
-    return reuse.record_stage_reuse(warehouse_path, summary)
+    @property
+    def release(self) -> dict:
+        """The release stage's details: version, path, validation, gates, reused_from."""
+        return dict(self.result("release").details)
 
 
 @flow(name="build_release", log_prints=True)
@@ -63,32 +66,31 @@ def build_release(
     releases_dir: Path,
     build_dir: Path,
     version: str | None = None,
-) -> dict:
+) -> BuildSummary:
     """Build every stage from the configured source and publish a validated release."""
-    summary = {
-        "config": config.name,
-        "config_hash": config.config_hash(),
-        "started_at": utc_now().isoformat(),
-    }
+    started = utc_now()
+    extras = {"releases_dir": Path(releases_dir), "build_dir": Path(build_dir), "version": version}
     with swap.rebuild(warehouse_path) as building:
-        summary.update(ingest(config, building))
-        summary["reuse"] = check_reuse(building, config=config, releases_dir=releases_dir)
-        if summary["reuse"]["reusable"]:
-            summary["release"] = republish_release(
-                releases_dir, previous=summary["reuse"]["previous"], version=version
-            )
-        else:
-            summary["communities"] = build_communities(config, building)
-            summary["tasks"] = build_tasks(config, building)
-            summary["release"] = publish_release(
-                config, building, releases_dir=releases_dir, build_dir=build_dir, version=version
-            )
-        summary["views"] = create_analyst_views(building)
-        summary["stage_reuse"] = record_stage_reuse(building, summary)
-    summary["warehouse"] = str(warehouse_path)
+        stages = run_stages.with_options(task_runner=make_task_runner(config.runner))
+        results, reuse = stages(config, building, None, extras, True)
+        release = by_name(results)["release"].details
+        rows = pipeline.record_reuse(
+            building, results, build_id=release["version"], started_at=started
+        )
+    summary = BuildSummary(
+        config=config.name,
+        config_hash=config.config_hash(),
+        started_at=started.isoformat(),
+        warehouse=str(warehouse_path),
+        results=tuple(results),
+        reuse=reuse,
+        stage_reuse=rows,
+    )
     create_markdown_artifact(
         key="build-release-summary",
-        markdown=summary_markdown(summary),
+        markdown=render_markdown(
+            results, title=f"build {release['version']} — config {config.name}"
+        ),
         description="build_release summary",
     )
     return summary

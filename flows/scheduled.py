@@ -29,5 +29,5 @@ def scheduled_build_release(
         releases_dir=settings.releases_dir,
         build_dir=settings.build_dir,
     )
-    release = summary["release"]
-    return {"config": summary["config"], "version": release["version"], "path": release["path"]}
+    release = summary.release
+    return {"config": summary.config, "version": release["version"], "path": release["path"]}

@@ -1,12 +1,16 @@
-"""Table schemas: one TOML file per table, the single source of truth.
+"""Table contracts: one TOML file per table, view or query model, the single source of truth.
 
-From each file we derive the DuckDB DDL (``ddl``), the Arrow schema (``arrow_schema``) and, in the
-validation stage, the Great Expectations suite. File layout::
+``schemas/<layer>/<name>.toml`` describes the model ``warehouse/<layer>/<name>.sql`` when there
+is one (a staging table, an intermediate query a stage reads, an analyst view), or a table that
+Python writes (raw observations, marts from ``transforms/``). From each file we derive the DuckDB
+DDL (``ddl``), the Arrow schema (``arrow_schema``), the column check that SQL models return what
+their contract says (``warehouse.models``) and, in the release gates, the Great Expectations
+suite. File layout::
 
     name = "raw_comments"
-    layer = "raw"                 # raw | staging | intermediate | marts | exports
     description = "..."
-    key = ["obs_id"]              # unique row key (checked, not enforced by DuckDB)
+    materialized = "table"        # table (default) | view | ephemeral (a query a stage reads)
+    key = ["obs_id"]              # unique row key (checked by the gates, not enforced by DuckDB)
 
     [[columns]]
     name = "obs_id"
@@ -14,6 +18,8 @@ validation stage, the Great Expectations suite. File layout::
     nullable = false
     description = "..."
     checks = { in_set = ["a", "b"], min = 0, max = 1, regex = "^t3_" }
+
+The layer is the folder: raw | staging | intermediate | marts | views.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from pathlib import Path
 import pyarrow as pa
 
 SCHEMA_DIR = Path(__file__).resolve().parent
+LAYERS = ("raw", "staging", "intermediate", "marts", "views")
+MATERIALIZATIONS = ("table", "view", "ephemeral")
 
 _ARROW_TYPES = {
     "VARCHAR": pa.string(),
@@ -57,6 +65,7 @@ class TableSchema:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     checks: dict = field(default_factory=dict)
+    materialized: str = "table"
 
     @property
     def column_names(self) -> list[str]:
@@ -70,12 +79,31 @@ class TableSchema:
 
 
 @cache
+def schema_paths() -> dict[str, Path]:
+    """Every contract file by model name (names are unique across layers)."""
+    paths: dict[str, Path] = {}
+    for layer in LAYERS:
+        for path in sorted((SCHEMA_DIR / layer).glob("*.toml")):
+            if path.stem in paths:
+                raise ValueError(
+                    f"schema {path.stem!r} is defined twice: {paths[path.stem]}, {path}"
+                )
+            paths[path.stem] = path
+    return paths
+
+
+@cache
 def load_schema(name: str) -> TableSchema:
-    """Load ``schemas/<name>.toml``."""
-    path = SCHEMA_DIR / f"{name}.toml"
-    if not path.exists():
-        raise KeyError(f"no schema file {path}")
+    """Load the contract ``schemas/<layer>/<name>.toml``."""
+    path = schema_paths().get(name)
+    if path is None:
+        raise KeyError(f"no schema file for {name!r} under {SCHEMA_DIR}/<layer>/")
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    if raw["name"] != name:
+        raise ValueError(f"{path}: name {raw['name']!r} does not match the file name")
+    materialized = raw.get("materialized", "table")
+    if materialized not in MATERIALIZATIONS:
+        raise ValueError(f"{path}: materialized must be one of {MATERIALIZATIONS}")
     columns = tuple(
         Column(
             name=c["name"],
@@ -86,26 +114,34 @@ def load_schema(name: str) -> TableSchema:
         )
         for c in raw["columns"]
     )
-    if raw["name"] != name:
-        raise ValueError(f"{path}: name {raw['name']!r} does not match the file name")
     return TableSchema(
         name=name,
-        layer=raw["layer"],
+        layer=path.parent.name,
         description=raw.get("description", ""),
         key=tuple(raw.get("key", [])),
         columns=columns,
         checks=raw.get("checks", {}),
+        materialized=materialized,
     )
 
 
-def all_schemas(layer: str | None = None) -> list[TableSchema]:
-    """Every schema (optionally one layer), sorted by name."""
-    schemas = [load_schema(p.stem) for p in sorted(SCHEMA_DIR.glob("*.toml"))]
-    return [s for s in schemas if layer is None or s.layer == layer]
+def all_schemas(
+    layer: str | None = None, *, materialized: str | None = "table"
+) -> list[TableSchema]:
+    """Every contract (optionally one layer), sorted by name; tables only unless asked."""
+    schemas = [load_schema(name) for name in sorted(schema_paths())]
+    return [
+        s
+        for s in schemas
+        if (layer is None or s.layer == layer)
+        and (materialized is None or s.materialized == materialized)
+    ]
 
 
 def ddl(schema: TableSchema, *, replace: bool = False) -> str:
-    """``create table`` DDL for a schema (with column comments kept in the schema file)."""
+    """``create table`` DDL for a table contract."""
+    if schema.materialized != "table":
+        raise ValueError(f"{schema.name} is a {schema.materialized} model, not a table")
     verb = "create or replace table" if replace else "create table if not exists"
     cols = ",\n".join(
         f"    {c.name} {c.type}{'' if c.nullable else ' not null'}" for c in schema.columns

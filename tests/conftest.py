@@ -1,4 +1,11 @@
-"""Shared fixtures: a temporary warehouse, the ../shared data folder, an isolated Prefect home."""
+"""Session fixtures: the demo forum built once through the real stages, a Prefect test server,
+a Dask cluster, and a temporary warehouse per test.
+
+Stage tests take their inputs from the stages that really produce them: ``demo_build`` runs the
+demo forum (seed 7, month 1) through ingest → staging → texts → embeddings → members →
+communities → labels → profiles → tasks once per session; a test that writes works on its own
+copy (``demo_copy``).
+"""
 
 from __future__ import annotations
 
@@ -17,19 +24,7 @@ os.environ.setdefault(
 
 import communitybench  # noqa: E402,F401  (applies the offline defaults)
 import warehouse  # noqa: E402
-
-SHARED = Path(
-    os.environ.get("COMMUNITYBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared")
-)
-SHARED_DATA = SHARED / "data"
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared/data, or skip the test with the reason when it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data not available: {path} (tests read real data from ../shared)")
-    return path
+from tests.fixtures import demo  # noqa: E402
 
 
 @pytest.fixture
@@ -43,6 +38,32 @@ def con(wh_path):
     warehouse.ensure_tables(connection, layer="raw")
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def demo_forum(tmp_path_factory) -> Path:
+    """The two-month demo forum (seed 7), written once per session."""
+    from communitybench.sources.demo.forum import write_demo_forum
+
+    out = tmp_path_factory.mktemp("forum")
+    write_demo_forum(out, seed=demo.SEED, months=2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_build(demo_forum, tmp_path_factory) -> demo.DemoBuild:
+    """Month 1 of the demo forum through every stage up to the task tables (real embeddings,
+    real HDBSCAN, extractive profiles). Read-only: use ``demo_copy`` to write."""
+    wh = tmp_path_factory.mktemp("demo_build") / "wh.duckdb"
+    config = demo.demo_config(demo_forum, months=1)
+    results = demo.run(wh, config, *demo.BUILD_STAGES)
+    return demo.DemoBuild(demo_forum, wh, demo.load_truth(demo_forum), config, results)
+
+
+@pytest.fixture
+def demo_copy(demo_build, tmp_path) -> Path:
+    """A private copy of the demo build's warehouse."""
+    return demo_build.copy(tmp_path / "demo.duckdb")
 
 
 @pytest.fixture(scope="session")

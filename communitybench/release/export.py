@@ -1,156 +1,131 @@
-"""Assemble a release folder: splits, statistics, plots, card, manifest; then publish atomically."""
+"""Assemble a release folder: splits, statistics, plots, card, manifest; then publish atomically.
+
+What is exported is SQL in ``warehouse/exports/`` (a task split, the items a release uses, the
+items removed since the previous one, the members map); this module writes the files.
+"""
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from communitybench.env import PROJECT_ROOT
+import warehouse
+from communitybench import __version__
 from communitybench.release import plots
 from communitybench.release.versions import (
     RELEASE_VERSION,
     TASK_TABLES,
-    export_splits,
     previous_release,
     publish,
     sha256_file,
     staging_dir,
 )
 from transforms.card import release_diff, render_card
+from transforms.splits import SPLIT_NAMES
+from transforms.vectors import vectors_from_arrow
 
-VERSIONED_MODULES = (
-    "communitybench.sources.dumps.ingest",
-    "communitybench.sources.reddit.store",
-    "communitybench.sources.demo.forum",
-    "communitybench.stages",
-    "communitybench.release.versions",
-    "communitybench.release.validation",
-    "transforms.embed_text",
-    "transforms.members",
-    "transforms.communities",
-    "transforms.profiles",
-    "transforms.labels",
-    "transforms.tasks",
-    "transforms.splits",
-    "warehouse.views",
-)
-
-
-def stage_versions() -> dict[str, str]:
-    """Every ``*_VERSION`` constant of the stage modules (recorded in the manifest)."""
-    out = {}
-    for name in VERSIONED_MODULES:  # a renamed module must fail here, not vanish silently
-        module = importlib.import_module(name)
-        out.update(
-            {k: v for k, v in vars(module).items() if k.endswith("_VERSION") and isinstance(v, str)}
-        )
-    return dict(sorted(out.items()))
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
 
 
 def code_revision() -> str:
+    """The git revision of a source checkout (``-dirty`` with local changes), else the version."""
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"],
-            cwd=PROJECT_ROOT,
+            cwd=PACKAGE_DIR,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=PROJECT_ROOT,
+            cwd=PACKAGE_DIR,
             capture_output=True,
             text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return f"communitybench {__version__} (installed, no git checkout)"
     return rev + ("-dirty" if dirty else "")
 
 
-def _has(con, table: str) -> bool:
-    q = "select count(*) from information_schema.tables where table_name = ?"
-    return con.execute(q, [table]).fetchall()[0][0] > 0
+def export_splits(con, out: Path) -> dict[str, dict[str, int]]:
+    """Write ``<task>/<split>.parquet`` and ``.jsonl`` for every task and split."""
+    select = warehouse.sql_file("exports/export_split.sql")
+    counts: dict[str, dict[str, int]] = {}
+    jobs = [(t, s) for t in TASK_TABLES for s in SPLIT_NAMES]
+    for task, split in tqdm(jobs, desc="export"):
+        (out / task).mkdir(parents=True, exist_ok=True)
+        warehouse.set_variables(
+            con, {"export_table": TASK_TABLES[task], "export_task": task, "export_split": split}
+        )
+        for fmt, suffix in (("parquet", "parquet"), ("json", "jsonl")):
+            target = str(out / task / f"{split}.{suffix}").replace("'", "''")
+            con.execute(f"copy ({select}) to '{target}' (format {fmt})")
+        counts.setdefault(task, {})[split] = con.sql(select).aggregate("count(*)").fetchall()[0][0]
+    return counts
 
 
 def collect_stats(con) -> dict:
     """Communities, sizes, noise share, drop counts per reason, profile methods."""
     stats: dict = {"drop_reasons": {}}
-    for table in ("stg_submissions", "stg_comments"):
-        if _has(con, table):
-            stats["drop_reasons"][table] = dict(
-                con.execute(
-                    f"select drop_reason, count(*) from {table} where drop_reason is not null "
-                    "group by 1 order by 2 desc"
-                ).fetchall()
-            )
-    if _has(con, "communities"):
-        sizes = [r[0] for r in con.execute("select size from communities order by 1").fetchall()]
+    if all(warehouse.table_exists(con, t) for t in ("stg_submissions", "stg_comments")):
+        drops: dict = {"stg_submissions": {}, "stg_comments": {}}
+        for table, reason, rows, _ in warehouse.query(con, "v_drop_reasons").fetchall():
+            if reason is not None:
+                drops[table][reason] = rows
+        stats["drop_reasons"] = {
+            t: dict(sorted(r.items(), key=lambda kv: -kv[1])) for t, r in drops.items()
+        }
+    if warehouse.table_exists(con, "communities"):
+        sizes = sorted(r[0] for r in con.table("communities").select("size").fetchall())
         stats.update(
             communities=len(sizes),
             community_size_min=min(sizes, default=0),
             community_size_max=max(sizes, default=0),
             community_size_median=float(np.median(sizes)) if sizes else 0,
         )
-    if _has(con, "memberships"):
-        total, noise = con.execute(
-            "select count(*), count(*) filter (where community_id is null) from memberships"
-        ).fetchone()
+    if warehouse.table_exists(con, "memberships"):
+        total, noise = (
+            con.table("memberships")
+            .aggregate("count(*), count(*) filter (where community_id is null)")
+            .fetchall()[0]
+        )
         stats.update(members=total, noise_share=noise / total if total else 0.0)
-    if _has(con, "profiles"):
+    if warehouse.table_exists(con, "profiles"):
         stats["profile_methods"] = dict(
-            con.execute("select profile_method, count(*) from profiles group by 1").fetchall()
+            con.table("profiles").aggregate("profile_method, count(*)").fetchall()
         )
     return stats
 
 
 def write_plots(con, out: Path) -> None:
+    """The members map, community sizes and option distributions as PNG files."""
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    if _has(con, "members") and _has(con, "memberships"):
-        rows = con.execute(
-            "select m.vector, s.community_id from members m join memberships s "
-            "using (member_id, scope) order by m.member_id"
-        ).fetchall()
-    vectors = np.array([r[0] for r in rows], dtype=np.float32) if rows else np.zeros((0, 2))
-    plots.members_map(vectors, [r[1] for r in rows], out / "members_map.png")
-    sizes = (
-        [r[0] for r in con.execute("select size from communities").fetchall()]
-        if _has(con, "communities")
-        else []
-    )
+    vectors, labels = np.zeros((0, 2)), []
+    if warehouse.table_exists(con, "members") and warehouse.table_exists(con, "memberships"):
+        rows = con.sql(warehouse.sql_file("exports/members_map.sql")).to_arrow_table()
+        if rows.num_rows:
+            vectors, labels = vectors_from_arrow(rows["vector"]), rows["community_id"].to_pylist()
+    plots.members_map(vectors, labels, out / "members_map.png")
+    sizes = []
+    if warehouse.table_exists(con, "communities"):
+        sizes = [r[0] for r in con.table("communities").select("size").fetchall()]
     plots.community_sizes(sizes, out / "community_sizes.png")
-    dists = [r[0] for r in con.execute("select distribution from task_dp").fetchall()]
+    dists = [r[0] for r in con.table("task_dp").select("distribution").fetchall()]
     plots.option_distributions(dists, out / "option_distributions.png")
 
 
 def current_ids(con) -> dict:
-    communities = [
-        r[0]
-        for r in con.execute(
-            "select distinct community_id from instance_splits order by 1"
-        ).fetchall()
-    ]
-    instances = [
-        f"{t}:{i}"
-        for t, i in con.execute(
-            "select task, instance_id from instance_splits order by 1, 2"
-        ).fetchall()
-    ]
-    items = [
-        r[0]
-        for r in con.execute(
-            "select distinct unnest(list_value(query_id) || option_ids) from task_dp union "
-            "select distinct unnest(list_value(query_id) || option_ids) from task_pi union "
-            "select distinct unnest(list_value(query_id) || option_ids || reference_ids) "
-            "from task_ccg union select distinct unnest(list_value(query_id) || option_ids) "
-            "from task_ci order by 1"
-        ).fetchall()
-    ]
+    """The community, instance and item ids of this release (its ids.json)."""
+    splits = con.table("instance_splits")
+    communities = sorted({r[0] for r in splits.select("community_id").fetchall()})
+    instances = sorted(f"{t}:{i}" for t, i in splits.select("task, instance_id").fetchall())
+    items = [r[0] for r in con.sql(warehouse.sql_file("exports/release_items.sql")).fetchall()]
     return {"communities": communities, "instances": instances, "items": items}
 
 
@@ -158,31 +133,22 @@ def removed_since(con, previous_items: list[str]) -> int:
     """Items used by the previous release that are now deleted, removed or taken down."""
     if not previous_items:
         return 0
-    return con.execute(
-        """with gone as (
-               select 't1_' || id as item from stg_comments
-               where drop_reason in ('deleted', 'removed', 'takedown')
-               union all
-               select 't3_' || id from stg_submissions
-               where drop_reason in ('deleted', 'removed', 'takedown'))
-           select count(*) from gone where item in (select unnest(?::varchar[]))""",
-        [previous_items],
-    ).fetchone()[0]
+    select = warehouse.sql_file("exports/removed_items.sql")
+    return con.sql(select, params={"items": previous_items}).fetchall()[0][0]
 
 
 def sources(con) -> dict:
+    """Which dump files and which time range the release was built from."""
     out = {}
-    if _has(con, "ingest_files"):
+    if warehouse.table_exists(con, "ingest_files"):
+        files = con.table("ingest_files").select("source_file, file_key, lines_done, completed")
         out["dump_files"] = [
             dict(zip(("file", "file_key", "lines", "completed"), r, strict=True))
-            for r in con.execute(
-                "select source_file, file_key, lines_done, completed from ingest_files order by 1"
-            ).fetchall()
+            for r in sorted(files.fetchall())
         ]
-    if _has(con, "stg_comments"):
-        lo, hi = con.execute(
-            "select min(created_utc), max(created_utc) from stg_comments where drop_reason is null"
-        ).fetchone()
+    if warehouse.table_exists(con, "stg_comments"):
+        kept = con.table("stg_comments").filter("drop_reason is null")
+        lo, hi = kept.aggregate("min(created_utc), max(created_utc)").fetchall()[0]
         out["comments_created"] = [str(lo), str(hi)]
     return out
 
@@ -197,7 +163,7 @@ def write_release(
     gates: dict,
     models: dict,
     created_at: str,
-    progress: bool = True,
+    stage_versions: dict[str, str],
     input_fingerprint: str | None = None,
 ) -> Path:
     """Build ``releases/<version>/`` in a temporary folder and publish it atomically."""
@@ -205,7 +171,7 @@ def write_release(
     final = releases_dir / version
     tmp = staging_dir(releases_dir, version)
     try:
-        counts = export_splits(con, tmp, progress=progress)
+        counts = export_splits(con, tmp)
         write_plots(con, tmp / "plots")
         stats = collect_stats(con)
         ids = current_ids(con)
@@ -227,7 +193,7 @@ def write_release(
             "row_counts": counts,
             "split_gates": gates,
             "validation": validation,
-            "stage_versions": stage_versions(),
+            "stage_versions": stage_versions,
             "diff": diff,
             "input_fingerprint": input_fingerprint,
         }
@@ -252,6 +218,3 @@ def write_release(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
-
-
-__all__ = ["write_release", "TASK_TABLES"]

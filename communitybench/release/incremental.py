@@ -14,6 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
+import warehouse
 from communitybench.release.versions import publish, sha256_file, staging_dir
 from transforms.card import render_card
 
@@ -25,13 +26,12 @@ def input_fingerprint(con, *, config, code: dict, takedowns: Path | None) -> str
     """sha256 over config, code versions, takedowns and the raw observation tables."""
     state = {"config": config.config_hash(), "code": code, "raw": {}}
     for table in RAW_TABLES:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_name = ?", [table]
-        ).fetchone()[0]
-        if exists:
-            row = con.execute(
-                f"select count(*), bit_xor(hash(obs_id)), max(retrieved_at)::varchar from {table}"
-            ).fetchone()
+        if warehouse.table_exists(con, table):
+            row = (
+                con.table(table)
+                .aggregate("count(*), bit_xor(hash(obs_id)), max(retrieved_at)::varchar")
+                .fetchall()[0]
+            )
             state["raw"][table] = [row[0], str(row[1]), row[2]]
     if takedowns is not None and Path(takedowns).exists():
         state["takedowns"] = hashlib.sha256(Path(takedowns).read_bytes()).hexdigest()

@@ -200,7 +200,7 @@ def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> 
     summary = ValidationSummary(docs_dir=str(docs_dir) if docs_dir else None)
     for name in tables:
         schema = schemas.load_schema(name)
-        if con.execute(f"select count(*) from {name}").fetchone()[0] == 0:
+        if con.execute(f"select count(*) from {name}").fetchall()[0][0] == 0:
             summary.tables[name] = {
                 "rows": 0,
                 "checks": 0,

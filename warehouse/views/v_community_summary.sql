@@ -1,18 +1,3 @@
--- One row per community: size, profile, owned threads and task instances per task.
--- columns:
---   community_id: The community (stable across rebuilds, see community_lineage).
---   scope: Clustering scope: a subreddit name or 'global'.
---   subreddit: Subreddit most of the community's texts come from (profiles); null without one.
---   size: Members assigned to the community.
---   persistence: HDBSCAN cluster persistence in [0, 1].
---   profile_method: llm or extractive; null when the community has no profile yet.
---   summary: One-sentence profile summary.
---   owned_threads: Threads the community owns (thread_ownership.is_owner).
---   pi_instances: Instances in task_pi.
---   dp_instances: Instances in task_dp.
---   ccg_instances: Instances in task_ccg.
---   ci_instances: Instances in task_ci (as the true community).
---   instances: All four tasks together.
 with
 
 owned as (

@@ -1,9 +1,3 @@
--- Rows per staging table and drop reason, with their share of the table (kept rows included).
--- columns:
---   table_name: stg_submissions or stg_comments.
---   drop_reason: Why the rows are not used downstream; null = kept.
---   rows: Rows of the table with that drop reason.
---   share: rows / all rows of the table (the shares of a table sum to 1).
 with
 
 reasons as (

@@ -1,15 +1,3 @@
--- One row per ingested dump file: lines read, rows loaded, lines filtered and quarantined.
--- columns:
---   source_file: Dump file name.
---   file_key: Content key of the file (ingest_files.file_key).
---   completed: The whole file has been read (false: an interrupted ingest, resumed next time).
---   lines: Lines processed and committed.
---   submissions_loaded: Observations appended to raw_submissions from the file.
---   comments_loaded: Observations appended to raw_comments from the file.
---   filtered: Valid lines outside the configured subreddit/date filters (not loaded).
---   quarantined: Lines written to quarantine.
---   quarantine_reasons: Quarantined lines per reason, e.g. {invalid_json=2, empty_line=1}.
---   updated_at: Last checkpoint of the file, UTC.
 with
 
 -- dump observations are keyed '<first 16 hex chars of file_key>:<line>'

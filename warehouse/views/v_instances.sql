@@ -1,13 +1,3 @@
--- One row per task instance of the four tasks, with its split once splits are assigned.
--- columns:
---   task: pi, dp, ccg or ci.
---   instance_id: The instance (unique within a task).
---   community_id: The community the instance is about (the thread's owner).
---   subreddit: The thread's subreddit.
---   thread_id: Submission id (without t3_) of the query.
---   split: train, dev or test (instance_splits); null when the instance has no split yet.
---   k: Number of options.
---   query_title: Thread title.
 with
 
 instances as (

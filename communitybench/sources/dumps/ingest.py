@@ -80,9 +80,9 @@ def ingest_file(
     path = Path(path)
     key = file_key(path)
     report = FileReport(path=str(path), file_key=key)
-    done = con.execute(
-        "select lines_done, completed from ingest_files where file_key = ?", [key]
-    ).fetchone()
+    done = first_row(
+        con.execute("select lines_done, completed from ingest_files where file_key = ?", [key])
+    )
     if done and done[1]:
         report.skipped = True
         return report
@@ -109,6 +109,13 @@ def ingest_file(
     return report
 
 
+def first_row(result) -> tuple | None:
+    """The first row of a result, or None; fetches it all (DuckDB 2 keeps a result open until
+    every row is fetched, which blocks the next statement on the connection)."""
+    rows = result.fetchall()
+    return rows[0] if rows else None
+
+
 def _is_json_array(stream) -> bool:
     """A file whose first non-blank byte is '[' is a JSON array written one record per line."""
     with stream:
@@ -117,7 +124,7 @@ def _is_json_array(stream) -> bool:
 
 
 def _last_line(con, key: str, report: FileReport) -> int:
-    row = con.execute("select lines_done from ingest_files where file_key = ?", [key]).fetchone()
+    row = first_row(con.execute("select lines_done from ingest_files where file_key = ?", [key]))
     return row[0] if row else report.lines_read
 
 
@@ -207,14 +214,14 @@ def _insert_batch(con, batch: LineBatch, *, primary: str, filters: str) -> tuple
         con.execute(f"create or replace temp table _parsed as select * from {parse}")
         counts[other] = _insert_kind(con, other, "_parsed", filters)
         reasons = con.execute(_sql("insert_quarantine.sql")).fetchall()
-        valid = con.execute("select count(*) from _parsed where reason is null").fetchone()[0]
+        valid = con.execute("select count(*) from _parsed where reason is null").fetchall()[0][0]
     return counts["submission"], counts["comment"], valid, reasons
 
 
 def _insert_kind(con, kind: str, parsed: str, filters: str) -> int:
     name = "insert_comments.sql" if kind == "comment" else "insert_submissions.sql"
     sql = _sql(name).replace("{parsed}", parsed).replace("{filters}", filters)
-    return con.execute(sql).fetchone()[0]
+    return con.execute(sql).fetchall()[0][0]
 
 
 def _filter_sql(params: dict) -> str:

@@ -37,6 +37,7 @@ from communitybench.sources.dumps.ingest import (
     check_dump_paths,
     file_key,
     finish_run,
+    first_row,
     ingest_file,
     start_run,
     write_checkpoint,
@@ -173,9 +174,11 @@ def merge_spool(
 def _copy_rows(con, path: Path, *, key: str, run_id: str) -> tuple[FileReport, int]:
     """Insert the spool's rows past the warehouse's checkpoint for the file (a local ingest may
     have committed its first lines); count them from the spool's tables."""
-    done = con.execute(
-        "select lines_done, completed from _spool.ingest_files where file_key = ?", [key]
-    ).fetchone()
+    done = first_row(
+        con.execute(
+            "select lines_done, completed from _spool.ingest_files where file_key = ?", [key]
+        )
+    )
     if not (done and done[1]):
         raise RuntimeError(
             f"the spool of {path} is unfinished after its decode task returned; "
@@ -183,7 +186,7 @@ def _copy_rows(con, path: Path, *, key: str, run_id: str) -> tuple[FileReport, i
         )
     after = con.execute(
         "select coalesce(max(lines_done), 0) from ingest_files where file_key = ?", [key]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     report = FileReport(path=str(path), file_key=key, resumed_from=after)
     report.lines_read = done[0] - after
     report.submissions = _insert_rows(con, "raw_submissions", after=after, run_id=run_id)
@@ -207,7 +210,7 @@ def _insert_rows(con, table: str, *, after: int, run_id: str) -> int:
     sql = f"""insert into {table} by name
         select * replace (?::varchar as ingest_run_id) from _spool.{table}
         where source_line > ?"""
-    return con.execute(sql, [run_id, after]).fetchone()[0]
+    return con.execute(sql, [run_id, after]).fetchall()[0][0]
 
 
 def _mark_completed(con, key: str, path: Path, lines_done: int) -> None:

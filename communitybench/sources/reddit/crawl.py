@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import praw
@@ -83,7 +82,7 @@ class CrawlSession:
 
 @contextmanager
 def crawl_session(
-    warehouse_path: Path,
+    con: duckdb.DuckDBPyConnection,
     options: CrawlOptions,
     policy: RetryPolicy,
     *,
@@ -91,29 +90,28 @@ def crawl_session(
     crawl_id: str | None = None,
     progress: bool = True,
 ) -> Iterator[CrawlSession]:
-    """Open the warehouse and a praw client; start, resume or continue (``crawl_id``) a crawl."""
+    """A praw client on the warehouse; start, resume or continue (``crawl_id``) a crawl."""
     credentials = resolve_credentials(settings)
     stats = RequestStats()
     reddit = make_reddit(credentials, policy=policy, stats=stats, base_url=settings.reddit_base_url)
-    with warehouse.connect(warehouse_path) as con:
-        warehouse.ensure_tables(con, layer="raw")
-        resumed = True
-        if crawl_id is None:
-            with store.transaction(con):
-                crawl_id, resumed = store.open_crawl(
-                    con,
-                    key=options.key(),
-                    settings=options.settings(),
-                    api_url=settings.reddit_base_url,
-                )
-        elif store.crawl_state(con, crawl_id) is None:
-            raise ValueError(f"no crawl {crawl_id!r} in {warehouse_path}")
-        session = CrawlSession(
-            con, reddit, crawl_id, resumed, options, stats, credentials.secrets(), progress
-        )
-        session.seen_submissions = store.seen_ids(con, crawl_id, "raw_submissions")
-        session.seen_comments = store.seen_ids(con, crawl_id, "raw_comments")
-        yield session
+    warehouse.ensure_tables(con, layer="raw")
+    resumed = True
+    if crawl_id is None:
+        with store.transaction(con):
+            crawl_id, resumed = store.open_crawl(
+                con,
+                key=options.key(),
+                settings=options.settings(),
+                api_url=settings.reddit_base_url,
+            )
+    elif store.crawl_state(con, crawl_id) is None:
+        raise ValueError(f"no crawl {crawl_id!r} in this warehouse")
+    session = CrawlSession(
+        con, reddit, crawl_id, resumed, options, stats, credentials.secrets(), progress
+    )
+    session.seen_submissions = store.seen_ids(con, crawl_id, "raw_submissions")
+    session.seen_comments = store.seen_ids(con, crawl_id, "raw_comments")
+    yield session
 
 
 def check_fatal(exc: BaseException) -> None:

@@ -1,14 +1,12 @@
-"""Entry points of the Reddit crawl for the CLI (``run_crawl``) and the Prefect tasks.
+"""The Reddit crawl run to its end (``run_crawl``) and its summary (``crawl_summary``).
 
-Each opens the warehouse and a praw client itself (one writer at a time), takes plain arguments
-and returns a JSON-able summary. Credentials and the API base URL come from the environment
-(``communitybench.settings``), never from arguments, so they never reach Prefect's records.
+Credentials and the API base URL come from the environment (``communitybench.settings``), never
+from arguments, so they never reach Prefect's records.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from tqdm import tqdm
 
@@ -33,64 +31,18 @@ def _require_subreddits(options: CrawlOptions) -> None:
 
 
 def run_crawl(
-    warehouse_path: Path,
-    options: CrawlOptions,
-    policy: RetryPolicy,
-    *,
-    settings=None,
-    progress: bool = True,
+    con, options: CrawlOptions, policy: RetryPolicy, *, settings=None, progress: bool = True
 ) -> dict:
-    """Start or resume a crawl and run it to the end; return its summary."""
+    """Start or resume a crawl on the warehouse connection and run it to the end; summarise it."""
     _require_subreddits(options)
     settings = settings or get_settings()
-    with crawl_session(
-        warehouse_path, options, policy, settings=settings, progress=progress
-    ) as session:
+    with crawl_session(con, options, policy, settings=settings, progress=progress) as session:
         subreddits = tqdm(
             options.subreddits, desc="subreddits", unit="subreddit", disable=not progress
         )
         for subreddit in subreddits:
             crawl_subreddit(session, subreddit)
         crawl_members(session)
-        return finish_session(session)
-
-
-def start_crawl(warehouse_path: Path, options: CrawlOptions, policy: RetryPolicy) -> dict:
-    """Start a crawl (or pick up the unfinished one with the same settings)."""
-    _require_subreddits(options)
-    with crawl_session(
-        warehouse_path, options, policy, settings=get_settings(), progress=False
-    ) as session:
-        return {"crawl_id": session.crawl_id, "resumed": session.resumed}
-
-
-def crawl_one_subreddit(
-    warehouse_path: Path, crawl_id: str, subreddit: str, options: CrawlOptions, policy
-) -> dict:
-    """Listings and threads of one subreddit within a started crawl."""
-    with crawl_session(
-        warehouse_path, options, policy, settings=get_settings(), crawl_id=crawl_id
-    ) as session:
-        crawl_subreddit(session, subreddit)
-        return {"subreddit": subreddit, "requests": session.stats.requests}
-
-
-def crawl_member_histories(
-    warehouse_path: Path, crawl_id: str, options: CrawlOptions, policy
-) -> dict:
-    """Comment histories of the crawl's active members."""
-    with crawl_session(
-        warehouse_path, options, policy, settings=get_settings(), crawl_id=crawl_id
-    ) as session:
-        crawl_members(session)
-        return {"requests": session.stats.requests}
-
-
-def finish_crawl(warehouse_path: Path, crawl_id: str, options: CrawlOptions, policy) -> dict:
-    """Mark a crawl finished and return its summary."""
-    with crawl_session(
-        warehouse_path, options, policy, settings=get_settings(), crawl_id=crawl_id
-    ) as session:
         return finish_session(session)
 
 

@@ -1,0 +1,150 @@
+"""Running stages: the one function every path calls (``execute``), and stage lookup by name.
+
+The pipeline is the ordered list ``communitybench.stages.STAGES``. ``build-release``, every
+per-stage CLI command and the scheduled rebuild run stages through the Prefect flow
+``flows.pipeline.run_stages``, whose task for each stage calls ``execute`` here; tests and
+benches call ``execute`` directly. Where parallel work runs (this process or Dask) is a property
+of the flow's task runner (``communitybench.runner``), not of the stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC
+from pathlib import Path
+
+import pyarrow as pa
+
+import schemas
+import warehouse
+from communitybench.config import BuildConfig
+from communitybench.stage import Stage, StageResult, Work, reuse_rows
+from communitybench.stages import STAGES, release
+from warehouse import StageInputError
+
+
+def stage(name: str) -> Stage:
+    """The stage called ``name`` (ValueError listing the stages there are)."""
+    for candidate in STAGES:
+        if candidate.name == name:
+            return candidate
+    raise ValueError(f"no stage {name!r}; the stages are: {', '.join(s.name for s in STAGES)}")
+
+
+def select(config: BuildConfig, names: Iterable[str] | None = None) -> list[Stage]:
+    """The stages to run, in pipeline order: ``names`` (default all) that apply to the source."""
+    wanted = None if names is None else {stage(n).name for n in names}
+    return [s for s in STAGES if (wanted is None or s.name in wanted) and s.when(config)]
+
+
+def producers(table: str) -> list[str]:
+    """The stages that write ``table``."""
+    return [s.name for s in STAGES if table in s.outputs]
+
+
+def versions() -> dict[str, str]:
+    """Every stage's version (the release manifest records them; the fingerprint hashes them)."""
+    return {s.name: s.version for s in STAGES}
+
+
+def check_inputs(con, stages: list[Stage]) -> None:
+    """Raise StageInputError when a stage reads a table that neither the warehouse nor an
+    earlier stage of ``stages`` provides; the message names the stages that build it."""
+    produced: set[str] = set()
+    for current in stages:
+        missing = [
+            t for t in current.inputs if t not in produced and not warehouse.table_exists(con, t)
+        ]
+        if missing:
+            builders = " or ".join(sorted({b for t in missing for b in producers(t)}))
+            raise StageInputError(
+                f"stage {current.name} needs the {', '.join(missing)} table(s), which the "
+                f"warehouse does not have yet: run the stage that writes them ({builders}) "
+                "first, or `communitybench build-release`, which runs every stage"
+            )
+        produced.update(current.outputs)
+
+
+def params_for(stage_: Stage, config: BuildConfig, **extras):
+    """A stage's params: its config sections, plus the extras it declares."""
+    return stage_.params.from_config(config, **{"stage_versions": versions(), **extras})
+
+
+def preflight(
+    config: BuildConfig, warehouse_path: Path, names: Iterable[str] | None = None, **extras
+) -> None:
+    """Fail early, before any stage runs: each selected stage's own check (files, credentials)
+    and every input table present in the warehouse or written by an earlier selected stage."""
+    stages = select(config, names)
+    for current in stages:
+        if current.check is not None:
+            current.check(params_for(current, config, **extras))
+    if Path(warehouse_path).exists():
+        with warehouse.connect(warehouse_path, read_only=True) as con:
+            check_inputs(con, stages)
+    else:
+        with warehouse.connect(":memory:") as con:
+            check_inputs(con, stages)
+
+
+def execute(stage_: Stage, config: BuildConfig, warehouse_path: Path, **extras) -> StageResult:
+    """Run one stage on the warehouse file: its params from the config, its inputs checked.
+
+    ``extras`` fill the params fields that do not come from the config (e.g. ``releases_dir``).
+    Rows written per table are counted here for stages that do not report them.
+    """
+    params = params_for(stage_, config, **extras)
+    started = time.perf_counter()
+    with warehouse.connect(warehouse_path) as con:
+        check_inputs(con, [stage_])
+        result = stage_.run(con, params)
+        rows = dict(result.rows) or {t: warehouse.row_count(con, t) for t in stage_.outputs}
+    return replace(result, rows=rows, seconds=round(time.perf_counter() - started, 3))
+
+
+def reuse_decision(config: BuildConfig, warehouse_path: Path, **extras) -> dict:
+    """Whether the latest release was built from these very inputs (``stages/release.py``)."""
+    params = params_for(release.STAGE, config, **extras)
+    with warehouse.connect(warehouse_path) as con:
+        return release.reuse_decision(con, params)
+
+
+def carry(
+    stage_: Stage, config: BuildConfig, warehouse_path: Path, *, previous: str, **extras
+) -> StageResult:
+    """The result of a reusable stage that did not run: nothing changed since ``previous``.
+
+    The release stage republishes ``previous``'s files under a new version; the others report
+    the work the warehouse carries over.
+    """
+    if stage_.name == release.STAGE.name:
+        return release.republish(params_for(stage_, config, **extras), previous=previous)
+    note = f"inputs unchanged since {previous}: not run"
+    with warehouse.connect(warehouse_path) as con:
+        work = stage_.carried(con) if stage_.carried else ()
+    return StageResult(
+        name=stage_.name,
+        version=stage_.version,
+        work=tuple(Work(w.unit, computed=0, reused=w.reused, note=note) for w in work),
+        notes=() if work else (note,),
+        details={"carried_from": previous},
+    )
+
+
+def record_reuse(
+    warehouse_path: Path, results: list[StageResult], *, build_id: str, started_at
+) -> list[dict]:
+    """Append this build's ``stage_reuse`` rows (one per work entry of every result)."""
+    rows = reuse_rows(results)
+    schema = schemas.load_schema("stage_reuse")
+    started = started_at.astimezone(UTC).replace(tzinfo=None)
+    stored = [{"build_id": build_id, "started_at": started, **r} for r in rows]
+    table = pa.Table.from_pylist(stored, schema=schemas.arrow_schema(schema))
+    with warehouse.connect(warehouse_path) as con:
+        con.execute(schemas.ddl(schema))  # a log: appended, never replaced
+        con.register("_stage_reuse", table)
+        con.execute("insert into stage_reuse by name select * from _stage_reuse")
+        con.unregister("_stage_reuse")
+    return rows

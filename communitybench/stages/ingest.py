@@ -1,0 +1,138 @@
+"""Stage ``ingest``: dump files (Pushshift / Arctic Shift NDJSON, or the demo forum) → raw tables.
+
+Every line lands in ``raw_submissions`` / ``raw_comments`` or in ``quarantine`` with its reason;
+each file's checkpoint (``ingest_files``) commits with its rows, so an interrupted ingest resumes
+at the next line and a finished file is skipped. On one machine files are read straight into the
+warehouse (DuckDB already parses every batch on all cores). When the flow's task runner is Dask,
+each file is decoded on a worker into a spool DuckDB and merged here, in one transaction per file
+(``communitybench.sources.dumps.spool``), so the warehouse keeps a single writer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from communitybench import runner
+from communitybench.config import (
+    BuildConfig,
+    FilterConfig,
+    IngestConfig,
+    RunnerConfig,
+    SourceConfig,
+)
+from communitybench.sources.dumps import spool
+from communitybench.sources.dumps.ingest import INGEST_VERSION, check_dump_paths, ingest_paths
+from communitybench.stage import Stage, StageParams, StageResult, Table, Work
+from communitybench.stages.demo_forum import demo_files
+
+
+class Params(StageParams):
+    paths: tuple[Path, ...]  # the dump files: [source] dumps, or the demo forum's files
+    filters: FilterConfig
+    ingest: IngestConfig
+    runner: RunnerConfig
+    spool_dir: Path
+    source: SourceConfig
+
+    @classmethod
+    def from_config(cls, config: BuildConfig, **extras) -> Params:
+        return super().from_config(
+            config,
+            **{
+                "paths": tuple(dump_paths(config)),
+                "spool_dir": config.resolve(config.runner.spool_dir),
+            },
+            **extras,
+        )
+
+
+def dump_paths(config: BuildConfig) -> list[Path]:
+    """The dump files a config names (the demo forum's files for kind = demo)."""
+    if config.source.kind == "demo":
+        demo = config.source.demo
+        return demo_files(config.resolve(demo.out_dir), demo.months)
+    return [config.resolve(p) for p in config.source.dumps]
+
+
+def run(con, params: Params) -> StageResult:
+    """Ingest every file (skipping finished ones); report per-file counts."""
+    paths = list(params.paths)
+    check_dump_paths(paths)
+    settings = {
+        "subreddits": list(params.filters.subreddits),
+        "date_from": params.filters.date_from,
+        "date_to": params.filters.date_to,
+        "batch_lines": params.ingest.batch_lines,
+        "max_line_bytes": params.ingest.max_line_bytes,
+    }
+    if runner.distributed():
+
+        def on_workers(files, **kwargs):
+            window = runner.window_size(params.runner)
+            return runner.map_ordered(spool.decode_to_spool, files, window=window, **kwargs)
+
+        reports = spool.ingest_spooled(
+            con, paths, spool_dir=params.spool_dir, decode_files=on_workers, **settings
+        )
+    else:
+        reports = ingest_paths(con, paths, **settings)
+    return ingest_result([spool.report_row(r) for r in reports], runner.describe(params.runner))
+
+
+def ingest_result(files: list[dict], where: str) -> StageResult:
+    """The stage result of per-file reports (``spool.report_row`` dicts)."""
+    skipped = sum(f["skipped"] for f in files)
+    appended = {
+        "raw_submissions": sum(f["submissions"] for f in files),
+        "raw_comments": sum(f["comments"] for f in files),
+    }
+    quarantined = Counter()
+    for f in files:
+        quarantined.update(f["quarantined"])
+    appended["quarantine"] = sum(quarantined.values())
+    rows = sum(appended[t] for t in ("raw_submissions", "raw_comments"))
+    note = f"{rows:,} rows appended" + (f"; {skipped} already ingested" if skipped else "")
+    table = Table(
+        "ingest: per file",
+        ("file", "lines read", "submissions", "comments", "filtered", "quarantined"),
+        tuple(
+            (Path(f["path"]).name, "already ingested", None, None, None, None)
+            if f["skipped"]
+            else (
+                Path(f["path"]).name,
+                f["lines_read"],
+                f["submissions"],
+                f["comments"],
+                f["filtered"],
+                dict(f["quarantined"]) or 0,
+            )
+            for f in files
+        ),
+    )
+    return StageResult(
+        name="ingest",
+        version=INGEST_VERSION,
+        work=(Work("files", computed=len(files) - skipped, reused=skipped, note=note),),
+        dropped=dict(sorted(quarantined.items())),
+        rows=appended,
+        tables=(table,),
+        details={"version": INGEST_VERSION, "files": files, "runner": where},
+    )
+
+
+STAGE = Stage(
+    name="ingest",
+    version=INGEST_VERSION,
+    params=Params,
+    run=run,
+    doc="stream dump files into the raw observation tables (bad lines to quarantine)",
+    outputs=("raw_submissions", "raw_comments", "quarantine", "ingest_files", "ingest_runs"),
+    when=lambda config: config.source.kind in ("demo", "dumps"),
+    check=lambda params: check_dump_paths(_present_later(params)),
+)
+
+
+def _present_later(params: Params) -> list[Path]:
+    """The files to check before a run: the demo forum's are written by an earlier stage."""
+    return [] if params.source.kind == "demo" else list(params.paths)

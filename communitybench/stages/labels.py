@@ -1,0 +1,118 @@
+"""Stage ``labels``: thread ownership → option sets → preference distributions.
+
+A thread speaks for community c when c's members make up at least ``own_share`` of its
+member-commenters (and at least ``own_min`` of them). Each owned thread's kept top-level replies
+are the candidate options; ``transforms/labels.py`` picks k of them (semantic divergence,
+sentiment spread, score contrast, posted within a window of each other) and estimates the
+community's distribution over them (Beta on real up/down votes, Dirichlet on scores).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+import warehouse
+from communitybench.config import CommunitiesConfig, EmbedConfig, TasksConfig
+from communitybench.stage import Stage, StageParams, StageResult, Work
+from transforms import labels
+
+CANDIDATE_COLUMNS = (
+    "thread_id",
+    "community_id",
+    "subreddit",
+    "option_id",
+    "body",
+    "score",
+    "ups",
+    "downs",
+    "created_s",
+    "updown_known",
+    "vector",
+)
+
+
+class Params(StageParams):
+    embed: EmbedConfig
+    communities: CommunitiesConfig  # its scope decides which members a comment counts as
+    tasks: TasksConfig
+
+
+def run(con, params: Params) -> StageResult:
+    """Rebuild thread_ownership, option_sets and distributions."""
+    t, scope = params.tasks, params.communities.scope
+    commenters = warehouse.query(con, "int_thread_commenters", {"scope": scope}).pl()
+    ownership = labels.assign_thread_ownership(commenters, own_share=t.own_share, own_min=t.own_min)
+    owned = ownership.filter("is_owner").select("thread_id", "community_id")
+    model = {"model": params.embed.model, "revision": params.embed.revision}
+    replies = warehouse.query(
+        con, "int_reply_candidates", {**model, "updown_sources": list(t.updown_sources)}
+    ).pl()
+    candidates = replies.join(owned, on="thread_id", how="inner").select(CANDIDATE_COLUMNS)
+    no_vector = candidates.filter(pl.col("vector").is_null()).height
+    if no_vector and no_vector == candidates.height:
+        raise RuntimeError(
+            f"no reply has an embedding for model {params.embed.model!r} revision "
+            f"{params.embed.revision!r}: run the embeddings stage with the same [embed] settings"
+        )
+    candidates = candidates.filter(pl.col("vector").is_not_null())
+    candidates = candidates.with_columns(
+        pl.Series(
+            "sentiment", labels.sentiment_scores(candidates["body"].to_list()), dtype=pl.Float64
+        )
+    )
+    option_sets, skipped = labels.build_option_sets(
+        candidates,
+        k=t.k,
+        k_min=min(t.k_min, t.k),
+        window_s=t.option_window_hours * 3600.0,
+        max_pool=t.max_pool,
+        weights=(t.w_semantic, t.w_affect, t.w_popularity),
+    )
+    distributions = labels.build_distributions(
+        option_sets, a0=t.a0, b0=t.b0, max_share=t.dp_max_share, min_votes=t.min_votes
+    )
+    tables = {
+        "thread_ownership": ownership,
+        "option_sets": option_sets,
+        "distributions": distributions,
+    }
+    warehouse.replace_tables(con, {name: frame.to_arrow() for name, frame in tables.items()})
+    estimators = dict(distributions.group_by("estimator").len().sort("estimator").iter_rows())
+    threads = ownership["thread_id"].n_unique()
+    return StageResult(
+        name="labels",
+        version=labels.LABELS_VERSION,
+        work=(Work("option_sets", computed=option_sets.height),),
+        dropped={**skipped, "replies_without_embedding": no_vector},
+        notes=(
+            f"owned threads: {owned.height:,} of {threads:,}; option sets: "
+            f"{option_sets.height:,}; estimators: {estimators}",
+        ),
+        details={
+            "version": labels.LABELS_VERSION,
+            "threads_with_members": threads,
+            "owned_threads": owned.height,
+            "option_sets": option_sets.height,
+            "option_sets_skipped": skipped,
+            "candidates_without_embedding": no_vector,
+            "estimators": estimators,
+            "degenerate": int(distributions["degenerate"].sum()),
+        },
+    )
+
+
+def carried(con) -> tuple[Work, ...]:
+    return (Work("option_sets", reused=warehouse.row_count(con, "option_sets")),)
+
+
+STAGE = Stage(
+    name="labels",
+    version=labels.LABELS_VERSION,
+    params=Params,
+    run=run,
+    doc="thread ownership, option sets and preference distributions",
+    inputs=("stg_comments", "stg_submissions", "texts", "embeddings", "members", "memberships"),
+    outputs=("thread_ownership", "option_sets", "distributions"),
+    reusable=True,
+    carried=carried,
+)

@@ -1,0 +1,354 @@
+"""The ``communitybench`` command line.
+
+Every command that builds something runs stages through the one Prefect flow
+(``flows/pipeline.py``) and prints their results with the one renderer
+(``communitybench/render.py``). Global options ``--config`` and ``--warehouse`` (or
+COMMUNITYBENCH_CONFIG / COMMUNITYBENCH_WAREHOUSE) are honoured by every command. The CLI sits on
+top of the flows (communitybench → flows → this module), so nothing imports it back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from communitybench import render
+from communitybench.config import BuildConfig, ConfigError, load_config
+from communitybench.release.validation import ValidationFailed
+from communitybench.release.versions import ReleaseError
+from communitybench.settings import get_settings
+from communitybench.sources.reddit.client import CredentialsError
+from communitybench.sources.reddit.crawl import CrawlAborted
+from communitybench.stages import STAGES
+from transforms.takedowns import TakedownError
+from warehouse import StageInputError
+from warehouse.swap import RebuildError
+
+app = typer.Typer(
+    help="Build, validate and rebuild a benchmark of community-level preferences.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+# per-stage commands: a command runs these stages, in pipeline order
+STAGE_COMMANDS = {
+    "staging": ("staging",),
+    "communities": ("texts", "embeddings", "members", "communities"),
+    "tasks": ("labels", "profiles", "tasks"),
+}
+USER_ERRORS = (
+    StageInputError,
+    FileNotFoundError,
+    TakedownError,
+    CredentialsError,
+    ValueError,
+    RuntimeError,
+)
+
+
+class Context:
+    """What the global options resolve to."""
+
+    def __init__(self, config_path: Path, warehouse_path: Path):
+        self.config_path = config_path
+        self.warehouse_path = warehouse_path
+
+    def config(self) -> BuildConfig:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            err.print(f"[red]config error:[/red] {exc}")
+            raise typer.Exit(2) from None
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Build config TOML [default: $COMMUNITYBENCH_CONFIG or configs/demo.toml]",
+        ),
+    ] = None,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--warehouse",
+            "-w",
+            help="DuckDB file [default: $COMMUNITYBENCH_WAREHOUSE or warehouse/...duckdb]",
+        ),
+    ] = None,
+) -> None:
+    settings = get_settings()
+    ctx.obj = Context(config or settings.config, warehouse or settings.warehouse)
+
+
+@contextmanager
+def user_errors(prefix: str = "error"):
+    """Turn the errors a user can fix into one message and exit code 2 (crawl stops: 1)."""
+    try:
+        yield
+    except CrawlAborted as exc:
+        err.print(f"[red]crawl stopped:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except USER_ERRORS as exc:
+        err.print(f"[red]{prefix}:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def run_and_show(obj: Context, names: tuple[str, ...], config: BuildConfig | None = None) -> list:
+    """Run stages through the flow on the configured warehouse; print their results."""
+    from flows.pipeline import run
+
+    config = config or obj.config()
+    with user_errors():
+        results, _ = run(config, obj.warehouse_path, list(names))
+    render.render_terminal(results)
+    return results
+
+
+def _stage_command(name: str, stages: tuple[str, ...]) -> Callable:
+    def command(ctx: typer.Context) -> None:
+        run_and_show(ctx.obj, stages)
+
+    command.__doc__ = f"Run the {', '.join(stages)} stage(s): " + "; ".join(
+        next(s.doc for s in STAGES if s.name == n) for n in stages
+    )
+    command.__name__ = name
+    return command
+
+
+for _name, _stages in STAGE_COMMANDS.items():
+    app.command(_name)(_stage_command(_name, _stages))
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    stages: Annotated[list[str], typer.Argument(help="Stage names (see `communitybench stages`)")],
+) -> None:
+    """Run the named stages, in pipeline order, on the warehouse."""
+    from communitybench.pipeline import stage
+
+    with user_errors():
+        names = tuple(stage(n).name for n in stages)
+    run_and_show(ctx.obj, names)
+
+
+@app.command("stages")
+def stages_command() -> None:
+    """List the pipeline's stages in order: what each does, reads and writes."""
+    table = RichTable(title="the pipeline (communitybench/stages/, in order)")
+    for column in ("stage", "version", "what it does", "reads", "writes"):
+        table.add_column(column, overflow="fold")
+    for s in STAGES:
+        table.add_row(s.name, s.version, s.doc, ", ".join(s.inputs), ", ".join(s.outputs))
+    Console().print(table)
+
+
+@app.command("demo-forum")
+def demo_forum(
+    out: Annotated[Path, typer.Option("--out", help="Folder for RS_/RC_ dumps and truth.json")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed → byte-identical files)")] = 7,
+    scale: Annotated[float, typer.Option(help="Size multiplier (1.0 ≈ 600 members)")] = 1.0,
+    months: Annotated[int, typer.Option(help="1, or 2 to add a second month (~10% more)")] = 1,
+) -> None:
+    """Generate the deterministic demo forum with planted communities and noise (files only)."""
+    from communitybench.sources.demo.forum import write_demo_forum
+
+    summary = write_demo_forum(out, seed=seed, scale=scale, months=months, progress=True)
+    typer.echo(json.dumps(summary, indent=1, default=str))
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="NDJSON dump files (plain, .gz, .zst)")],
+    subreddit: Annotated[
+        list[str] | None, typer.Option("--subreddit", "-s", help="Keep only these (repeatable)")
+    ] = None,
+    no_staging: Annotated[
+        bool, typer.Option("--no-staging", help="Do not rebuild staging afterwards")
+    ] = False,
+) -> None:
+    """Stream dump files into raw tables (bad lines → quarantine), then rebuild staging."""
+    obj: Context = ctx.obj
+    config = obj.config()
+    source = config.source.model_copy(
+        update={"kind": "dumps", "dumps": [p.resolve() for p in paths]}
+    )
+    update: dict = {"source": source}
+    if subreddit:
+        update["filters"] = config.filters.model_copy(update={"subreddits": subreddit})
+    stages = ("ingest",) if no_staging else ("ingest", "staging")
+    run_and_show(obj, stages, config.model_copy(update=update))
+
+
+@app.command()
+def crawl(
+    ctx: typer.Context,
+    subreddit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--subreddit", "-s", help="Crawl these instead of [reddit].subreddits (repeatable)"
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-n", min=1, help="Items per listing instead of [reddit].limit"),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Build config TOML (overrides the global --config)"),
+    ] = None,
+) -> None:
+    """Crawl subreddits (listings, comment trees, member histories); resumes after a crash."""
+    obj: Context = ctx.obj
+    if config is not None:
+        obj = Context(config, obj.warehouse_path)
+    built = obj.config()
+    reddit = built.reddit.model_copy(
+        update={k: v for k, v in (("subreddits", subreddit), ("limit", limit)) if v}
+    )
+    source = built.source.model_copy(update={"kind": "reddit"})
+    run_and_show(obj, ("crawl",), built.model_copy(update={"reddit": reddit, "source": source}))
+
+
+@app.command("build-release")
+def build_release(
+    ctx: typer.Context,
+    version: Annotated[
+        str | None, typer.Option(help="Release version [default: UTC date YYYY.MM.DD, then -2, -3]")
+    ] = None,
+) -> None:
+    """Run the whole pipeline as the Prefect flow build_release (demo forum by default)."""
+    from communitybench import pipeline
+    from flows.build_release import build_release as flow
+
+    obj: Context = ctx.obj
+    config = obj.config()
+    settings = get_settings()
+    try:
+        pipeline.preflight(config, obj.warehouse_path)
+        summary = flow(
+            config=config,
+            warehouse_path=obj.warehouse_path,
+            releases_dir=settings.releases_dir,
+            build_dir=settings.build_dir,
+            version=version,
+        )
+    except (ValidationFailed, ReleaseError) as exc:
+        err.print(f"[red]release blocked:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except RebuildError as exc:
+        err.print(f"[red]build not swapped in:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except CrawlAborted as exc:
+        err.print(f"[red]crawl stopped:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except USER_ERRORS as exc:
+        err.print(
+            f"[red]build failed (live warehouse and releases untouched):[/red] {exc}",
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
+    render.render_terminal(summary.results)
+    console = Console()
+    console.print(render.rich_table(render.reuse_table(summary.stage_reuse)))
+    typer.echo(f"warehouse: {obj.warehouse_path}")
+    typer.echo(summary.result("release").notes[0])
+
+
+@app.command()
+def sql(
+    ctx: typer.Context,
+    command: Annotated[
+        str | None,
+        typer.Option("--command", "-c", help="Run these statements, print the results and exit"),
+    ] = None,
+    max_rows: Annotated[int, typer.Option(help="Rows printed per result")] = 40,
+) -> None:
+    """Interactive read-only SQL on the warehouse (works while a build runs)."""
+    from warehouse.shell import Shell, ShellError
+
+    try:
+        shell = Shell(Path(ctx.obj.warehouse_path), max_rows=max_rows)
+    except ShellError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if command is not None:
+        ok = shell.run(command)
+        shell.close()
+        raise typer.Exit(0 if ok else 1)
+    shell.loop()
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    cron: Annotated[
+        str, typer.Option(help="Cron expression for rebuilds (five fields; default Mondays 03:00)")
+    ] = "0 3 * * 1",
+    timezone: Annotated[str, typer.Option(help="IANA time zone the cron is read in")] = "UTC",
+    overlap: Annotated[
+        str,
+        typer.Option(
+            help="A run that starts while another rebuild runs (concurrency limit 1): 'cancel' "
+            "→ Cancelled; 'wait' → AwaitingConcurrencySlot, retried every 30 s until free",
+        ),
+    ] = "cancel",
+    api_url: Annotated[
+        str, typer.Option(envvar="PREFECT_API_URL", help="Prefect server API (loopback)")
+    ] = "http://127.0.0.1:4200/api",
+    log_level: Annotated[
+        str, typer.Option(help="Log level of the runs (their logs go to the server and stdout)")
+    ] = "INFO",
+) -> None:
+    """Serve build_release on a cron schedule from a local Prefect server (runs until stopped).
+
+    Needs a Prefect server on 127.0.0.1 (`make serve` starts one and then this command). The
+    deployment 'scheduled_build_release/scheduled' has a Prefect deployment concurrency limit
+    of 1, so two rebuilds never overlap. Each run re-reads --config and writes to --warehouse
+    and $COMMUNITYBENCH_RELEASES_DIR. SIGTERM/Ctrl-C stop it and pause the schedule.
+    """
+    from flows import serve as scheduling
+    from flows.scheduled import scheduled_build_release
+
+    obj: Context = ctx.obj
+    obj.config()  # a bad config stops here, not at 03:00 on Monday
+    parameters = {
+        "config_path": str(obj.config_path.resolve()),
+        "warehouse_path": str(obj.warehouse_path.resolve()),
+    }
+    try:
+        deployment = scheduling.build_deployment(
+            scheduled_build_release,
+            cron=cron,
+            timezone=timezone,
+            overlap=overlap,
+            parameters=parameters,
+        )
+        scheduling.check_server(api_url)
+    except scheduling.ServeError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    err.print(
+        f"serving scheduled_build_release/{deployment.name}: cron {cron!r} ({timezone}), "
+        f"at most one run at a time (overlap: {overlap}); server {api_url}"
+    )
+    scheduling.serve_deployment(deployment, api_url, log_level=log_level.upper())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,72 @@
+"""Per-scope reuse for the communities stage: which scopes are unchanged, and merging their rows.
+
+A scope whose fingerprint (member ids, vectors, every clustering setting; see
+``transforms.communities.scope_fingerprints``) equals the stored one, and whose stored rows are
+all still there, keeps its ``communities`` and ``memberships`` rows byte for byte; only the
+other scopes are clustered, and both are merged here into what clustering every scope would
+write (rows in scope order, lineage in communities order).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def reusable_scopes(stored: list[tuple[str, str, bool]], prints: dict[str, str]) -> list[str]:
+    """Scopes whose stored fingerprint equals ``prints`` and whose stored rows are complete.
+
+    Args:
+        stored: (scope, fingerprint, complete) of every stored scope.
+        prints: This build's fingerprint per scope.
+    """
+    return sorted(
+        s for s, fingerprint, complete in stored if complete and prints.get(s) == fingerprint
+    )
+
+
+def merge_reused(
+    stored: dict[str, pa.Table], built: dict[str, pa.Table], kept: pl.DataFrame, reused: list[str]
+) -> dict[str, pa.Table]:
+    """This build's tables with the reused scopes' stored rows added, unchanged.
+
+    Args:
+        stored: The stored ``communities`` and ``memberships`` rows (storage order), conformed to
+            their schemas.
+        built: The freshly clustered ``communities``, ``memberships`` and ``community_lineage``.
+        kept: Lineage rows of the reused communities (``kept_lineage``).
+        reused: The reused scopes.
+    """
+    if not reused:
+        return built
+    out = {}
+    for name in ("communities", "memberships"):
+        mine = stored[name].filter(pc.is_in(stored[name]["scope"], pa.array(reused)))
+        both = pa.concat_tables([mine, built[name]])
+        out[name] = both.take(pc.sort_indices(both, sort_keys=[("scope", "ascending")]))  # stable
+    rows = pl.concat([kept.drop("provisional_id"), pl.from_arrow(built["community_lineage"])])
+    position = {c: i for i, c in enumerate(out["communities"]["community_id"].to_pylist())}
+    vanished = pl.col("status") == "vanished"
+    current = rows.filter(~vanished)  # in communities order, as matching every scope writes it
+    current = current.sort(current["community_id"].replace_strict(position, return_dtype=pl.Int64))
+    out["community_lineage"] = pl.concat([current, rows.filter(vanished)]).to_arrow()
+    return out
+
+
+def scope_rows(
+    prints: dict[str, str], clustered_at: dict[str, datetime], tables: dict, now: datetime
+) -> dict[str, list]:
+    """``community_scopes`` columns: reused scopes keep their ``clustered_at``, others get ``now``."""
+    members = Counter(tables["memberships"]["scope"].to_pylist())
+    found = Counter(tables["communities"]["scope"].to_pylist())
+    return {
+        "scope": list(prints),
+        "fingerprint": list(prints.values()),
+        "members": [members[s] for s in prints],
+        "communities": [found[s] for s in prints],
+        "clustered_at": [clustered_at.get(s, now) for s in prints],
+    }

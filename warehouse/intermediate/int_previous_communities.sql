@@ -1,0 +1,23 @@
+-- The communities of the build in the warehouse, with their members: what a rebuild matches its
+-- new communities against (stable ids) and what an unchanged scope keeps.
+with
+
+members as (
+    select community_id, list(member_id order by member_id) as member_ids,
+    from memberships
+    where community_id is not null
+    group by community_id
+),
+
+final as (
+    select
+        communities.community_id,
+        communities.scope,
+        communities.centroid,
+        coalesce(members.member_ids, []::varchar[]) as member_ids,
+    from communities
+    left join members on members.community_id = communities.community_id
+    order by communities.community_id
+)
+
+select * from final

@@ -1,0 +1,19 @@
+-- Each authored text with its cached vector for ($model, $revision): the members stage averages
+-- them per (author, scope).
+with
+
+vectors as (
+    select text_hash, vector,
+    from embeddings
+    where model = $model and revision = $revision
+),
+
+final as (
+    select texts.author, texts.subreddit, vectors.vector,
+    from texts
+    inner join vectors on vectors.text_hash = texts.text_hash
+    where texts.author is not null
+    order by texts.item_id
+)
+
+select * from final
