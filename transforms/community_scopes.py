@@ -60,7 +60,7 @@ def merge_reused(
 def scope_rows(
     prints: dict[str, str], clustered_at: dict[str, datetime], tables: dict, now: datetime
 ) -> dict[str, list]:
-    """``community_scopes`` columns: reused scopes keep their ``clustered_at``, others get ``now``."""
+    """``community_scopes`` columns: reused scopes keep ``clustered_at``, the rest get ``now``."""
     members = Counter(tables["memberships"]["scope"].to_pylist())
     found = Counter(tables["communities"]["scope"].to_pylist())
     return {
