@@ -48,8 +48,12 @@ def run(con, params: Params) -> StageResult:
 
 
 def crawl_result(summary: dict) -> StageResult:
-    """The stage result of a crawl summary (``communitybench.sources.reddit.session``)."""
-    totals, members = summary["totals"], summary["members"]
+    """The stage result of a crawl summary (``communitybench.sources.reddit.session``).
+
+    Observations stored by earlier attempts of a resumed crawl count as reused; rows written
+    are this run's.
+    """
+    totals, members, before = summary["totals"], summary["members"], summary["stored_before"]
     reasons = ", ".join(f"{k}={v}" for k, v in summary["retries_by_reason"].items()) or "none"
     errors = ", ".join(f"{k}={v}" for k, v in summary["errors"].items()) or "none"
     state = "finished" if summary["finished"] else "unfinished"
@@ -69,13 +73,21 @@ def crawl_result(summary: dict) -> StageResult:
             for name, row in summary["subreddits"].items()
         ),
     )
+    written = {kind: totals[kind] - before[kind] for kind in ("submissions", "comments")}
     note = f"crawl {summary['crawl_id']}: {summary['requests']:,} API requests"
     return StageResult(
         name="crawl",
         version=CRAWL_VERSION,
-        work=(Work("observations", computed=sum(totals.values()), note=note),),
+        work=(
+            Work(
+                "observations",
+                computed=sum(written.values()),
+                reused=sum(before.values()),
+                note=note,
+            ),
+        ),
         dropped=dict(summary["errors"]),
-        rows={"raw_submissions": totals["submissions"], "raw_comments": totals["comments"]},
+        rows={"raw_submissions": written["submissions"], "raw_comments": written["comments"]},
         notes=notes,
         tables=(table,),
         details=summary,

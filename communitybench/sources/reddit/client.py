@@ -7,9 +7,10 @@ Credentials come only from the environment or praw.ini: ``COMMUNITYBENCH_REDDIT_
 ``oauth_url``, ``reddit_url`` and ``short_url`` at another server (a replay server in tests).
 
 Every HTTP request goes through :class:`RetryingRequestor`, below prawcore's session: 429, 5xx,
-timeouts, dropped connections and malformed JSON bodies are retried with exponential backoff and
-jitter, never sooner than ``Retry-After``. prawcore therefore never sees a transient failure and
-its own (fixed, 2-4 s) retries never run; when the budget is spent a ``RetriesExhausted`` surfaces.
+timeouts, dropped connections and malformed JSON bodies are retried (tenacity) with exponential
+backoff and jitter, never sooner than ``Retry-After``. prawcore therefore never sees a transient
+failure and its own (fixed, 2-4 s) retries never run; when the budget is spent a
+``RetriesExhausted`` surfaces.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import configparser
 import json
 import logging
 import os
-import random
 import threading
 import time
 from collections import Counter
@@ -32,6 +32,15 @@ import requests
 from praw.config import Config
 from prawcore import Requestor
 from prawcore.exceptions import RequestException
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random_exponential,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +73,15 @@ class RetryPolicy:
     backoff_max_s: float = 60.0
     timeout_s: float = 30.0
 
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        """Exponential backoff with equal jitter, never shorter than ``Retry-After``."""
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2**attempt)
-        return max(ceiling / 2 + rng.uniform(0, ceiling / 2), retry_after or 0.0)
+    def wait(self, state: RetryCallState) -> float:
+        """Exponential backoff with equal jitter, never shorter than ``Retry-After``.
+
+        Equal jitter (AWS architecture blog, "Exponential Backoff And Jitter"): half of
+        ``min(backoff_max_s, backoff_base_s * 2**retry)`` fixed, plus up to that half at random.
+        """
+        half = {"multiplier": self.backoff_base_s / 2, "max": self.backoff_max_s / 2}
+        jittered = wait_exponential(**half) + wait_random_exponential(**half)
+        return max(jittered(state), state.outcome.exception().retry_after or 0.0)
 
 
 @dataclass
@@ -76,6 +90,15 @@ class RequestStats:
 
     requests: int = 0
     retries: Counter = field(default_factory=Counter)
+
+
+class TransientResponse(Exception):
+    """One attempt failed in a way a later attempt may not (the reason names which)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -126,52 +149,56 @@ class RetryingRequestor(Requestor):
         super().__init__(*args, timeout=policy.timeout_s, **kw)
         self.policy = policy
         self.stats = stats
-        self._sleep = sleep
-        self._rng = random.Random()
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(TransientResponse),
+            stop=stop_after_attempt(policy.max_retries + 1),
+            wait=policy.wait,
+            sleep=sleep,
+            before_sleep=self._count_retry,
+        )
 
     def request(self, *args, timeout: float | None = None, **kwargs) -> requests.Response:
         """Issue one request, retrying 429/5xx/timeouts/connection errors/bad JSON."""
-        method = kwargs.get("method", args[0] if args else "?")
-        url = kwargs.get("url", args[1] if len(args) > 1 else "?")
-        lock = MORECHILDREN_LOCK if "/api/morechildren" in str(url) else nullcontext()
+        method = str(kwargs.get("method", args[0] if args else "?"))
+        url = str(kwargs.get("url", args[1] if len(args) > 1 else "?"))
+        lock = MORECHILDREN_LOCK if "/api/morechildren" in url else nullcontext()
         with lock:
-            return self._with_backoff(args, kwargs, str(method), str(url))
-
-    def _with_backoff(self, args, kwargs, method: str, url: str) -> requests.Response:
-        for attempt in range(self.policy.max_retries + 1):
-            self.stats.requests += 1
-            hint = None
             try:
-                response = super().request(*args, timeout=self.policy.timeout_s, **kwargs)
-            except RequestException as exc:
-                reason = _exception_reason(exc)
-                if reason is None:
-                    raise
-            else:
-                reason = retry_reason(response)
-                if reason is None:
-                    return response
-                hint = retry_after_seconds(response.headers.get("Retry-After"))
-            if attempt == self.policy.max_retries:
-                # no request kwargs in the exception: they hold the token request's credentials
-                error = RetriesExhausted(reason, attempt + 1, method, url)
-                raise RequestException(error, (method, url), {})
-            self._retry(attempt, reason, hint, method, url)
-        raise AssertionError("unreachable")
+                return self._retrying(self._attempt, method, url, args, kwargs)
+            except RetryError as exc:
+                last = exc.last_attempt
+        error = RetriesExhausted(last.exception().reason, last.attempt_number, method, url)
+        # no request kwargs in the exception (nor a chained one): they hold the credentials
+        raise RequestException(error, (method, url), {})
 
-    def _retry(self, attempt: int, reason: str, hint: float | None, method: str, url: str) -> None:
-        delay = self.policy.delay(attempt, hint, self._rng)
+    def _attempt(self, method: str, url: str, args, kwargs) -> requests.Response:
+        self.stats.requests += 1
+        try:
+            response = super().request(*args, timeout=self.policy.timeout_s, **kwargs)
+        except RequestException as exc:
+            reason, hint = _exception_reason(exc), None
+            if reason is None:
+                raise
+        else:
+            reason = retry_reason(response)
+            if reason is None:
+                return response
+            hint = retry_after_seconds(response.headers.get("Retry-After"))
+        raise TransientResponse(reason, hint)  # outside the except: chains no credentials
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        reason = state.outcome.exception().reason
         self.stats.retries[reason] += 1
+        method, url = state.args[:2]
         log.info(  # routine at scale; the totals are in the crawl summary
             "retry %d/%d after %s: %s %s (waiting %.2f s)",
-            attempt + 1,
+            state.attempt_number,
             self.policy.max_retries,
             reason,
             method.upper(),
             url,
-            delay,
+            state.upcoming_sleep,
         )
-        self._sleep(delay)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 import schemas
+import warehouse
 from communitybench.sources.reddit.client import RetriesExhausted, redact
 from communitybench.sources.reddit.fetch import utcnow
 
@@ -210,14 +211,8 @@ def add_counters(con, crawl_id: str, requests: int, reasons: dict[str, int]) -> 
 
 def active_members(con, crawl_id: str, min_threads: int) -> list[str]:
     """Named commenters of this crawl's threads active in at least ``min_threads`` threads."""
-    rows = con.execute(
-        """select author, count(distinct link_id) as threads from raw_comments
-        where ingest_run_id = ? and source = 'reddit' and source_file like 'thread:%'
-            and author is not null and author <> '[deleted]'
-        group by author having count(distinct link_id) >= ? order by threads desc, author""",
-        [crawl_id, min_threads],
-    ).fetchall()
-    return [r[0] for r in rows]
+    params = {"crawl_id": crawl_id, "min_threads": min_threads}
+    return [r[0] for r in warehouse.query(con, "int_crawl_active_members", params).fetchall()]
 
 
 def done_members(con, crawl_id: str) -> set[str]:

@@ -1,106 +1,34 @@
 """Whole crawls against the replay server: exact counts, recorded errors, faults, outages.
 
-The world: r/announcements lists n49rw (1,428 comments, fully recorded) and fo7p5b (only its first
-page recorded: its first morechildren call is a 404), r/funny lists 3hahrw, r/redditdev 2gmzqe.
-Listings are served one item per page so every listing pages through ``after`` cursors.
+The world and the expected values: ``tests/fixtures/reddit.py`` (counts derived from the cassette
+JSON). ``clean`` is the session's uninterrupted crawl of it.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
-import warehouse
-from communitybench import stages
-from communitybench.config import CleanConfig
 from communitybench.sources.reddit.client import RetryPolicy
 from communitybench.sources.reddit.crawl import CrawlAborted
 from communitybench.sources.reddit.options import CrawlOptions
-from communitybench.sources.reddit.session import run_crawl
-from tests.conftest import shared_path
-from tests.fakes.reddit_server import ReplayServer, load_recordings, recorded_comments
-from tests.sources.test_reddit import test_settings
-
-WORLD = {"announcements": ["n49rw", "fo7p5b"], "funny": ["3hahrw"], "redditdev": ["2gmzqe"]}
-THREAD_CASSETTES = {
-    "n49rw": "TestCommentForest.test_replace__all_large",
-    "fo7p5b": "TestPollData.test_get_attrs",
-    "3hahrw": "TestCommentForest.test_replace__all",
-    "2gmzqe": "TestSubmission.test_comments",
-}
-OPTIONS = CrawlOptions(
-    subreddits=("announcements", "funny", "redditdev"),
-    listings=("new", "top"),
-    replace_more_limit=None,
-    member_min_threads=2,
+from tests.fakes.reddit_server import ReplayServer
+from tests.fixtures.reddit import (
+    FAULT_REASONS,
+    WORLD,
+    assert_no_duplicates,
+    cassette,
+    crawl,
+    crawl_with,
+    query,
+    rowsets,
 )
-FAST = RetryPolicy(max_retries=8, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5)
-
-
-@pytest.fixture(scope="module")
-def cassettes():
-    return shared_path("reddit", "praw-cassettes")
-
-
-@pytest.fixture(scope="module")
-def recordings(cassettes):
-    return load_recordings(cassettes)
-
-
-@pytest.fixture(scope="module")
-def expected(cassettes) -> dict[str, dict[str, dict]]:
-    """Comments per thread, straight from the cassette JSON."""
-    return {sid: recorded_comments(cassettes, name) for sid, name in THREAD_CASSETTES.items()}
-
-
-def crawl(recordings, wh, options=OPTIONS, policy=FAST, **server_kw):
-    with ReplayServer(recordings, world=WORLD, page_size=1, **server_kw) as server:
-        summary = run_crawl(wh, options, policy, settings=test_settings(server.url), progress=False)
-    return summary, server
-
-
-_CLEAN: list[tuple] = []  # one clean crawl per session, shared with test_reddit_resume
-
-
-@pytest.fixture
-def clean(recordings, tmp_path_factory):
-    """A clean, uninterrupted crawl of WORLD with OPTIONS: (warehouse, summary, server)."""
-    if not _CLEAN:
-        wh = tmp_path_factory.mktemp("clean") / "wh.duckdb"
-        _CLEAN.append((wh, *crawl(recordings, wh)))
-    return _CLEAN[0]
-
-
-def query(wh, sql: str, params=()) -> list[tuple]:
-    with warehouse.connect(wh, read_only=True) as con:
-        return con.execute(sql, list(params)).fetchall()
-
-
-def rowsets(wh) -> dict[str, set]:
-    """(id, body, score) per raw table, plus the thread and error outcomes."""
-    return {
-        "raw_submissions": set(query(wh, "select id, selftext, score from raw_submissions")),
-        "raw_comments": set(query(wh, "select id, body, score from raw_comments")),
-        "crawl_threads": set(
-            query(
-                wh, "select submission_id, status, fully_expanded, comment_count from crawl_threads"
-            )
-        ),
-        "crawl_errors": set(query(wh, "select target, kind, error_type from crawl_errors")),
-    }
-
-
-def assert_no_duplicates(wh) -> None:
-    for table in ("raw_submissions", "raw_comments"):
-        rows, obs, ids = query(
-            wh, f"select count(*), count(distinct obs_id), count(distinct id) from {table}"
-        )[0]
-        assert rows == obs == ids, table
 
 
 def test_clean_crawl_matches_the_cassettes(clean, expected):
-    wh, summary, server = clean
+    wh = clean.warehouse
     per_thread = dict(query(wh, "select link_id, count(*) from raw_comments group by 1"))
     assert per_thread == {sid: len(c) for sid, c in expected.items()}
     assert per_thread == {"n49rw": 1428, "fo7p5b": 492, "3hahrw": 541, "2gmzqe": 2}
@@ -126,26 +54,27 @@ def test_clean_crawl_matches_the_cassettes(clean, expected):
 
 
 def test_clean_crawl_records_errors_and_member_histories(clean, expected):
-    wh, summary, _ = clean
     threads_by_author: dict[str, set] = {}
     for sid, comments in expected.items():
         for c in comments.values():
             threads_by_author.setdefault(c["author"], set()).add(sid)
     active = {a for a, t in threads_by_author.items() if len(t) >= 2 and a != "[deleted]"}
     assert active == {"overly_familiar"}  # not recorded: its history is a 404
-    errors = set(query(wh, "select target, kind, error_type, http_status from crawl_errors"))
+    errors = set(
+        query(clean.warehouse, "select target, kind, error_type, http_status from crawl_errors")
+    )
     assert errors == {
         ("thread:fo7p5b", "expansion", "NotFound", 404),
         ("u/overly_familiar/comments", "member", "NotFound", 404),
     }
-    assert summary["errors"] == {"expansion": 1, "member": 1}
-    assert summary["members"] == {"histories": 1, "comments": 0}
+    assert clean.summary["errors"] == {"expansion": 1, "member": 1}
+    assert clean.summary["members"] == {"histories": 1, "comments": 0}
 
 
 def test_clean_crawl_pages_listings_and_keeps_source_conventions(clean):
-    wh, summary, server = clean
+    wh, summary = clean.warehouse, clean.summary
     crawl_id = summary["crawl_id"]
-    paths = [p for _, p, _ in server.served]
+    paths = [p for _, p, _ in clean.server.served]
     assert paths.count("/r/announcements/new") == 2 and paths.count("/r/announcements/top") == 2
     checkpoints = query(
         wh,
@@ -170,28 +99,24 @@ def test_clean_crawl_pages_listings_and_keeps_source_conventions(clean):
         "fully_expanded": 1,
         "comments": 541,
     }
+    assert list(summary["subreddits"]) == ["announcements", "funny", "redditdev"]
     assert summary["finished"] and summary["totals"] == {"submissions": 4, "comments": 2463}
 
 
-def test_staging_reads_crawled_rows_like_dump_rows(clean):
-    wh, _, _ = clean
-    summary = stages.run_staging(wh, **stages.staging_kwargs(CleanConfig()))
-    assert summary["tables"]["stg_comments"]["rows"] == 2463
-    assert summary["tables"]["stg_submissions"]["rows"] == 4
-
-
-def test_faults_give_the_same_rows_as_a_clean_run(clean, recordings, tmp_path):
+def test_faults_give_the_same_rows_as_a_clean_run(clean, tmp_path):
     policy = RetryPolicy(max_retries=10, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5)
-    kinds = ("429", "500", "drop", "truncate")  # timeouts: see test_reddit.py
-    summary, server = crawl(
-        recordings, tmp_path / "wh.duckdb", policy=policy, fault_rate=0.2, seed=11
-    )
-    assert rowsets(tmp_path / "wh.duckdb") == rowsets(clean[0])
+    kinds = ("429", "500", "drop", "truncate")  # timeouts: see test_client.py
+    summary, server = crawl(tmp_path / "wh.duckdb", policy=policy, fault_rate=0.2, seed=11)
+    assert rowsets(tmp_path / "wh.duckdb") == rowsets(clean.warehouse)
     assert_no_duplicates(tmp_path / "wh.duckdb")
     injected = sum(server.faults.values())
     assert injected > 0.15 * server.count
     assert {k.split("-")[0] for k in server.faults} == set(kinds)
     assert summary["retries"] == injected  # every fault cost exactly one retry
+    by_reason = Counter()
+    for fault, n in server.faults.items():
+        by_reason[FAULT_REASONS[fault]] += n
+    assert summary["retries_by_reason"] == dict(sorted(by_reason.items()))
     assert server.max_more_in_flight == 1
 
 
@@ -205,40 +130,41 @@ def test_an_outage_stops_the_crawl_and_the_next_run_resumes(recordings, expected
             lambda: setattr(server, "fault_rate", 1.0),  # the API goes down for good
         )
         with pytest.raises(CrawlAborted, match="run the crawl again"):
-            run_crawl(wh, options, policy, settings=test_settings(server.url), progress=False)
+            crawl_with(server, wh, options, policy)
     states = query(wh, "select submission_id, status from crawl_threads")
-    assert states == [("3hahrw", "pending")] and query(wh, "select count(*) from crawl_errors") == [
-        (0,)
-    ]
-    summary, _ = crawl(recordings, wh, options)
+    assert states == [("3hahrw", "pending")]
+    assert query(wh, "select count(*) from crawl_errors") == [(0,)]
+    summary, _ = crawl(wh, options)
     assert summary["resumed"] and summary["attempts"] == 2
     comments = {r[0] for r in query(wh, "select id from raw_comments")}
     assert comments == set(expected["3hahrw"]) | set(expected["2gmzqe"])
+    assert summary["stored_before"] == {"submissions": 1, "comments": 0}  # r/funny's listing
     assert_no_duplicates(wh)
 
 
-def test_a_finished_crawl_is_observed_again_not_resumed(recordings, tmp_path):
+def test_a_finished_crawl_is_observed_again_not_resumed(tmp_path):
     wh = tmp_path / "wh.duckdb"
     options = CrawlOptions(subreddits=("funny",), listings=("new",), replace_more_limit=None)
-    first, _ = crawl(recordings, wh, options)
-    second, _ = crawl(recordings, wh, options)
+    first, _ = crawl(wh, options)
+    second, _ = crawl(wh, options)
     assert not second["resumed"] and second["crawl_id"] != first["crawl_id"]
+    assert second["stored_before"] == {"submissions": 0, "comments": 0}
     rows = query(
         wh, "select count(*), count(distinct obs_id), count(distinct id) from raw_comments"
     )
     assert rows == [(1082, 1082, 541)]  # two observations of each comment
 
 
-def test_recorded_askreddit_listing_with_unrecorded_threads(recordings, cassettes, tmp_path):
+def test_recorded_askreddit_listing_with_unrecorded_threads(tmp_path):
     """The recorded r/askreddit top listing (t=all); its 100 threads were never recorded (404)."""
-    data = json.loads((cassettes / "TestSubredditListings.test_top.json").read_text())
+    data = cassette("TestSubredditListings.test_top")
     body = json.loads(data["interactions"][1]["response"]["body"]["string"])
     listed = {c["data"]["id"] for c in body["data"]["children"]}
     options = CrawlOptions(
         subreddits=("askreddit",), listings=("top",), time_filter="all", limit=100
     )
-    summary, server = crawl(recordings, tmp_path / "wh.duckdb", options)
     wh = tmp_path / "wh.duckdb"
+    summary, _ = crawl(wh, options)
     assert {r[0] for r in query(wh, "select id from raw_submissions")} == listed
     assert query(wh, "select status, count(*) from crawl_threads group by 1") == [
         ("failed", len(listed))
@@ -247,9 +173,8 @@ def test_recorded_askreddit_listing_with_unrecorded_threads(recordings, cassette
         wh, "select kind, error_type, http_status, count(*) from crawl_errors group by all"
     )
     assert errors == [("thread", "NotFound", 404, len(listed))]
-    assert summary["finished"] and summary["subreddits"]["askreddit"]["threads_failed"] == len(
-        listed
-    )
+    assert summary["finished"]
+    assert summary["subreddits"]["askreddit"]["threads_failed"] == len(listed) == 100
 
 
 def test_a_thread_that_keeps_failing_is_recorded_and_the_crawl_goes_on(recordings, tmp_path):
@@ -261,12 +186,13 @@ def test_a_thread_that_keeps_failing_is_recorded_and_the_crawl_goes_on(recording
             lambda method, path: path == "/comments/fo7p5b/",
             lambda: server.script.extend(["500", "500"]),  # both attempts fail
         )
-        summary = run_crawl(wh, options, policy, settings=test_settings(server.url), progress=False)
+        summary = crawl_with(server, wh, options, policy)
     errors = query(wh, "select target, kind, error_type, transient from crawl_errors")
     assert errors == [("thread:fo7p5b", "thread", "RetriesExhausted", True)]
     states = set(query(wh, "select submission_id, status from crawl_threads"))
     assert states == {("fo7p5b", "failed"), ("n49rw", "ok")}
     assert summary["finished"] and summary["totals"]["comments"] > 0
+    assert summary["subreddits"]["announcements"]["threads_failed"] == 1
 
 
 def test_an_expansion_that_keeps_failing_keeps_the_partial_tree(recordings, tmp_path):
@@ -275,7 +201,7 @@ def test_an_expansion_that_keeps_failing_keeps_the_partial_tree(recordings, tmp_
     options = CrawlOptions(subreddits=("funny",), listings=("new",), replace_more_limit=None)
     with ReplayServer(recordings, world=WORLD, page_size=1) as server:
         server.always_fail.add("/api/morechildren/")
-        summary = run_crawl(wh, options, policy, settings=test_settings(server.url), progress=False)
+        summary = crawl_with(server, wh, options, policy)
     [(status, full, count)] = query(
         wh, "select status, fully_expanded, comment_count from crawl_threads"
     )

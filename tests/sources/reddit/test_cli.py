@@ -1,4 +1,6 @@
-"""``communitybench crawl``: flags over config, clear credential errors, no secret anywhere."""
+"""``communitybench crawl`` (``flows.cli``): flags over config, clear credential errors, no secret
+anywhere. The command runs the ``crawl`` stage through the one flow, so these tests need the
+session's Prefect server."""
 
 from __future__ import annotations
 
@@ -6,66 +8,26 @@ import base64
 import logging
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 import warehouse
-from communitybench import cli
-from communitybench.commands.crawl import crawl
-from communitybench.settings import get_settings
-from tests.conftest import shared_path
-from tests.fakes.reddit_server import ReplayServer, load_recordings
-from tests.sources.test_reddit import SECRET, USER_AGENT, praw_home  # noqa: F401 (fixture)
-from tests.sources.test_reddit_crawl import WORLD, query
+from flows.cli import app
+from tests.fakes.reddit_server import ReplayServer
+from tests.fixtures.reddit import CLIENT_ID, SECRET, WORLD, config_text, query
 
-CLIENT_ID = "cb-test-id"
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def config_file(tmp_path, **reddit) -> str:
-    values = {
-        "listings": ["new"],
-        "replace_more_limit": 0,
-        "max_retries": 8,
-        "backoff_base_s": 0.01,
-        "backoff_max_s": 0.05,
-        "timeout_s": 5.0,
-        **reddit,
-    }
-    lines = ['name = "cli-test"', "", "[reddit]"]
-    lines += [f"{k} = {v!r}".replace("'", '"') for k, v in values.items()]
+    """A crawl config with fast retries, new listings only and no expansions (``reddit`` over)."""
     path = tmp_path / "crawl.toml"
-    path.write_text("\n".join(lines) + "\n")
+    values = {"listings": ["new"], "replace_more_limit": 0, "member_history_min_threads": 0}
+    path.write_text(config_text("cli-test", **{"max_retries": 8, **values, **reddit}))
     return str(path)
 
 
 def invoke(*args: str):
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.callback()(cli.main)
-    app.command("crawl")(crawl)
     return CliRunner().invoke(app, list(args))
-
-
-@pytest.fixture(scope="module")
-def recordings():
-    return load_recordings(shared_path("reddit", "praw-cassettes"))
-
-
-@pytest.fixture
-def reddit_env(monkeypatch):
-    """Credentials in the environment, as an operator sets them; settings re-read."""
-
-    def point_at(url: str | None, **over) -> None:
-        values = {"CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": SECRET, "USER_AGENT": USER_AGENT}
-        values.update(BASE_URL=url, **over)
-        for name, value in values.items():
-            if value is None:
-                monkeypatch.delenv(f"COMMUNITYBENCH_REDDIT_{name}", raising=False)
-            else:
-                monkeypatch.setenv(f"COMMUNITYBENCH_REDDIT_{name}", value)
-        get_settings.cache_clear()
-
-    yield point_at
-    get_settings.cache_clear()
 
 
 def test_flags_override_the_config(recordings, reddit_env, tmp_path):
@@ -81,7 +43,7 @@ def test_flags_override_the_config(recordings, reddit_env, tmp_path):
     assert "r/announcements" in result.output and "r/funny" not in result.output
 
 
-def test_missing_credentials_give_one_clear_message(praw_home, reddit_env, tmp_path):  # noqa: F811
+def test_missing_credentials_give_one_clear_message(praw_home, reddit_env, tmp_path):
     reddit_env(None, CLIENT_SECRET=None)
     cfg = config_file(tmp_path, subreddits=["funny"])
     result = invoke("--warehouse", str(tmp_path / "wh.duckdb"), "crawl", "--config", cfg)
@@ -102,9 +64,8 @@ def test_rejected_credentials_stop_the_crawl_with_a_clear_message(recordings, re
 
 def test_no_subreddits_is_a_clear_error(reddit_env, tmp_path):
     reddit_env("http://127.0.0.1:9")
-    result = invoke(
-        "--warehouse", str(tmp_path / "wh.duckdb"), "crawl", "--config", config_file(tmp_path)
-    )
+    cfg = config_file(tmp_path, subreddits=[])
+    result = invoke("--warehouse", str(tmp_path / "wh.duckdb"), "crawl", "--config", cfg)
     assert result.exit_code == 2 and "--subreddit" in result.output
 
 
@@ -143,3 +104,20 @@ def test_the_client_secret_never_appears_in_logs_tables_or_outputs(
         assert secret not in caplog.text
         assert not [name for name, values in columns.items() if any(secret in v for v in values)]
         assert secret.encode() not in files
+
+
+def test_an_outage_stops_the_crawl_with_exit_code_1(recordings, reddit_env, tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    cfg = config_file(tmp_path, subreddits=["funny"], max_retries=1, backoff_max_s=0.0)
+    with ReplayServer(recordings, world=WORLD, page_size=1, fault_kinds=("500",)) as server:
+        server.arm(
+            lambda method, path: path.startswith("/comments/"),
+            lambda: setattr(server, "fault_rate", 1.0),  # the API goes down for good
+        )
+        reddit_env(server.url)
+        result = invoke("--warehouse", str(wh), "crawl", "--config", cfg)
+    assert result.exit_code == 1, result.output
+    assert "crawl stopped" in result.output and "run the crawl again" in result.output
+    # the stage's task ran 3 times (retries=2), each resuming the same unfinished crawl
+    assert query(wh, "select attempts, finished_at from crawl_runs") == [(3, None)]
+    assert query(wh, "select submission_id, status from crawl_threads") == [("3hahrw", "pending")]
