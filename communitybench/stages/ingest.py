@@ -22,7 +22,8 @@ from communitybench.config import (
     SourceConfig,
 )
 from communitybench.sources.dumps import spool
-from communitybench.sources.dumps.ingest import INGEST_VERSION, check_dump_paths, ingest_paths
+from communitybench.sources.dumps.ingest import INGEST_VERSION, ingest_paths
+from communitybench.sources.dumps.runs import check_dump_paths, report_row
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from communitybench.stages.demo_forum import demo_files
 
@@ -75,25 +76,48 @@ def run(con, params: Params) -> StageResult:
         reports = spool.ingest_spooled(
             con, paths, spool_dir=params.spool_dir, decode_files=on_workers, **settings
         )
-    else:
+        where = runner.describe(params.runner)
+    else:  # no Dask task runner (a local flow, or no flow): this process reads every file
         reports = ingest_paths(con, paths, **settings)
-    return ingest_result([spool.report_row(r) for r in reports], runner.describe(params.runner))
+        where = "local"
+    return ingest_result([report_row(r) for r in reports], where)
 
 
 def ingest_result(files: list[dict], where: str) -> StageResult:
-    """The stage result of per-file reports (``spool.report_row`` dicts)."""
+    """The stage result of per-file reports (``runs.report_row`` dicts).
+
+    Rows are those this run appended (raw rows, quarantine rows, one checkpoint per file read,
+    one run); dropped lines are the quarantined ones by reason plus, as ``filtered``, the valid
+    ones outside the configured ``[filters]``.
+    """
     skipped = sum(f["skipped"] for f in files)
-    appended = {
-        "raw_submissions": sum(f["submissions"] for f in files),
-        "raw_comments": sum(f["comments"] for f in files),
-    }
     quarantined = Counter()
     for f in files:
         quarantined.update(f["quarantined"])
-    appended["quarantine"] = sum(quarantined.values())
+    appended = {
+        "raw_submissions": sum(f["submissions"] for f in files),
+        "raw_comments": sum(f["comments"] for f in files),
+        "quarantine": sum(quarantined.values()),
+        "ingest_files": len(files) - skipped,
+        "ingest_runs": 1,
+    }
+    dropped = quarantined + Counter(filtered=sum(f["filtered"] for f in files))
     rows = sum(appended[t] for t in ("raw_submissions", "raw_comments"))
     note = f"{rows:,} rows appended" + (f"; {skipped} already ingested" if skipped else "")
-    table = Table(
+    return StageResult(
+        name="ingest",
+        version=INGEST_VERSION,
+        work=(Work("files", computed=len(files) - skipped, reused=skipped, note=note),),
+        dropped=dict(sorted(dropped.items())),
+        rows=appended,
+        tables=(file_table(files),),
+        details={"version": INGEST_VERSION, "files": files, "runner": where},
+    )
+
+
+def file_table(files: list[dict]) -> Table:
+    """One row per file: lines read, rows loaded, lines filtered out and quarantined."""
+    return Table(
         "ingest: per file",
         ("file", "lines read", "submissions", "comments", "filtered", "quarantined"),
         tuple(
@@ -109,15 +133,6 @@ def ingest_result(files: list[dict], where: str) -> StageResult:
             )
             for f in files
         ),
-    )
-    return StageResult(
-        name="ingest",
-        version=INGEST_VERSION,
-        work=(Work("files", computed=len(files) - skipped, reused=skipped, note=note),),
-        dropped=dict(sorted(quarantined.items())),
-        rows=appended,
-        tables=(table,),
-        details={"version": INGEST_VERSION, "files": files, "runner": where},
     )
 
 

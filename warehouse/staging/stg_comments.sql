@@ -2,46 +2,17 @@
 -- Parameters (getvariable): takedown_authors, takedown_items, min_chars, max_chars, bot_names, bot_pattern, bot_allow, repeat_threads.
 with
 
-observations as (
-    select
-        *,
-        row_number() over (
-            partition by id order by retrieved_at desc, source_line desc nulls last, obs_id desc
-        ) as recency,
-    from raw_comments
-),
-
+-- each comment's latest observation, its history and its irreversible status
+-- (macros/latest_observations.sql)
 latest as (
-    select * from observations where recency = 1
+    select * from latest_observations('raw_comments')
 ),
 
--- the latest observation that still had content: deletion never erases history
+-- the body of the latest observation that still had content: deletion never erases history
 with_content as (
-    select
-        id,
-        arg_max(body, retrieved_at) as body,
-        arg_max(nullif(author, '[deleted]'), retrieved_at) as author,
-    from observations
+    select id, arg_max(body, retrieved_at) as body,
+    from raw_comments
     where status = 'ok'
-    group by id
-),
-
--- deletions are irreversible on Reddit: a later 'ok' copy (a stale mirror) does not undo one
-last_gone as (
-    select id, arg_max(status, retrieved_at) as status,
-    from observations
-    where status <> 'ok'
-    group by id
-),
-
-history as (
-    select
-        id,
-        count(*) as n_observations,
-        min(retrieved_at) as first_retrieved_at,
-        max(retrieved_at) as last_retrieved_at,
-        min(created_utc) as created_utc,
-    from observations
     group by id
 ),
 
@@ -52,25 +23,23 @@ comments as (
         latest.parent_id,
         coalesce(latest.parent_id like 't3_%', false) as is_top_level,
         lower(latest.subreddit) as subreddit,
-        with_content.author,
+        latest.author,
         with_content.body,
         md5(with_content.body) as body_hash,
         lower(regexp_replace(with_content.body, '[^A-Za-z0-9]+', '', 'g')) as body_norm,
         latest.score,
         latest.ups,
         latest.downs,
-        history.created_utc,
+        latest.created_utc,
         latest.distinguished,
         coalesce(latest.stickied, false) as stickied,
-        coalesce(last_gone.status, 'ok') as status,
-        history.n_observations,
-        history.first_retrieved_at,
-        history.last_retrieved_at,
+        latest.status,
+        latest.n_observations,
+        latest.first_retrieved_at,
+        latest.last_retrieved_at,
         latest.source,
     from latest
-    inner join history on history.id = latest.id
     left join with_content on with_content.id = latest.id
-    left join last_gone on last_gone.id = latest.id
 ),
 
 -- spam bots: one identical body posted in many different threads

@@ -2,45 +2,20 @@
 -- Parameters (getvariable): takedown_authors, takedown_items, max_chars, bot_names, bot_pattern, bot_allow.
 with
 
-observations as (
-    select
-        *,
-        row_number() over (
-            partition by id order by retrieved_at desc, source_line desc nulls last, obs_id desc
-        ) as recency,
-    from raw_submissions
-),
-
+-- each thread's latest observation, its history and its irreversible status
+-- (macros/latest_observations.sql)
 latest as (
-    select * from observations where recency = 1
+    select * from latest_observations('raw_submissions')
 ),
 
+-- the text of the latest observation that still had content: deletion never erases history
 with_content as (
     select
         id,
         arg_max(title, retrieved_at) as title,
         arg_max(selftext, retrieved_at) as selftext,
-        arg_max(nullif(author, '[deleted]'), retrieved_at) as author,
-    from observations
+    from raw_submissions
     where status = 'ok'
-    group by id
-),
-
-last_gone as (
-    select id, arg_max(status, retrieved_at) as status,
-    from observations
-    where status <> 'ok'
-    group by id
-),
-
-history as (
-    select
-        id,
-        count(*) as n_observations,
-        min(retrieved_at) as first_retrieved_at,
-        max(retrieved_at) as last_retrieved_at,
-        min(created_utc) as created_utc,
-    from observations
     group by id
 ),
 
@@ -48,25 +23,23 @@ submissions as (
     select
         latest.id,
         lower(latest.subreddit) as subreddit,
-        with_content.author,
+        latest.author,
         with_content.title,
         with_content.selftext,
         md5(coalesce(with_content.title, '') || chr(10) || coalesce(with_content.selftext, ''))
             as body_hash,
         latest.score,
         latest.num_comments,
-        history.created_utc,
+        latest.created_utc,
         latest.distinguished,
         coalesce(latest.stickied, false) as stickied,
-        coalesce(last_gone.status, 'ok') as status,
-        history.n_observations,
-        history.first_retrieved_at,
-        history.last_retrieved_at,
+        latest.status,
+        latest.n_observations,
+        latest.first_retrieved_at,
+        latest.last_retrieved_at,
         latest.source,
     from latest
-    inner join history on history.id = latest.id
     left join with_content on with_content.id = latest.id
-    left join last_gone on last_gone.id = latest.id
 ),
 
 ranked as (

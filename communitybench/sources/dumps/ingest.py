@@ -7,12 +7,7 @@ ingest resumes at the next line and re-ingesting a finished file adds nothing.
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -25,39 +20,20 @@ from communitybench.sources.dumps.lines import (
     open_decompressed,
     prefetch,
 )
-from warehouse import ensure_tables, set_variables
+from communitybench.sources.dumps.runs import (
+    FileReport,
+    check_dump_paths,
+    file_key,
+    finish_run,
+    first_row,
+    start_run,
+    write_checkpoint,
+)
+from warehouse import ensure_tables, set_variables, statement
 
 INGEST_VERSION = "ingest_v1"
 QUARANTINE_TEXT_CHARS = 2_000
 SCAN_CHUNK = 16_384
-SQL_DIR = Path(__file__).resolve().parents[3] / "warehouse" / "ingest"
-
-
-@dataclass
-class FileReport:
-    """What one file contributed."""
-
-    path: str
-    file_key: str
-    skipped: bool = False
-    resumed_from: int = 0
-    lines_read: int = 0
-    submissions: int = 0
-    comments: int = 0
-    filtered: int = 0
-    quarantined: Counter = field(default_factory=Counter)
-
-
-def file_key(path: Path) -> str:
-    """Content key: sha256 over the size and the first and last MiB (cheap for huge dumps)."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    with path.open("rb") as handle:
-        digest.update(handle.read(1 << 20))
-        if size > 2 << 20:
-            handle.seek(size - (1 << 20))
-            digest.update(handle.read(1 << 20))
-    return digest.hexdigest()
 
 
 def ingest_file(
@@ -107,13 +83,6 @@ def ingest_file(
     last = max(report.resumed_from, _last_line(con, key, report))
     write_checkpoint(con, key, path, last, completed=True)
     return report
-
-
-def first_row(result) -> tuple | None:
-    """The first row of a result, or None; fetches it all (DuckDB 2 keeps a result open until
-    every row is fetched, which blocks the next statement on the connection)."""
-    rows = result.fetchall()
-    return rows[0] if rows else None
 
 
 def _is_json_array(stream) -> bool:
@@ -206,21 +175,21 @@ def _commit_batch(con, batch: LineBatch, *, key, path, run_id, primary: str, fil
 def _insert_batch(con, batch: LineBatch, *, primary: str, filters: str) -> tuple:
     """Fast path: insert the file's primary kind straight from the parse. Only a batch holding
     anything else (the other kind, filtered or bad lines) is parsed again into ``_parsed``."""
-    parse = f"({_sql('parse_batch.sql')})"
+    parse = f"({statement('parse_batch')})"
     other = "submission" if primary == "comment" else "comment"
     counts = {primary: _insert_kind(con, primary, parse, filters), other: 0}
     reasons, valid = [], counts[primary]
     if counts[primary] < len(batch.lines):
         con.execute(f"create or replace temp table _parsed as select * from {parse}")
         counts[other] = _insert_kind(con, other, "_parsed", filters)
-        reasons = con.execute(_sql("insert_quarantine.sql")).fetchall()
+        reasons = con.execute(statement("insert_quarantine")).fetchall()
         valid = con.execute("select count(*) from _parsed where reason is null").fetchall()[0][0]
     return counts["submission"], counts["comment"], valid, reasons
 
 
 def _insert_kind(con, kind: str, parsed: str, filters: str) -> int:
-    name = "insert_comments.sql" if kind == "comment" else "insert_submissions.sql"
-    sql = _sql(name).replace("{parsed}", parsed).replace("{filters}", filters)
+    name = "insert_comments" if kind == "comment" else "insert_submissions"
+    sql = statement(name).replace("{parsed}", parsed).replace("{filters}", filters)
     return con.execute(sql).fetchall()[0][0]
 
 
@@ -254,28 +223,6 @@ def _quarantine_rejected(con, rejected, *, key, path, run_id) -> None:
         for number, reason, raw in rejected
     ]
     con.executemany("insert into quarantine values (?, ?, ?, ?, ?, ?, ?)", rows)
-
-
-def write_checkpoint(con, key: str, path: Path, lines_done: int, *, completed: bool) -> None:
-    """Record how far ingestion of a file got (replaces its ``ingest_files`` row)."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    con.execute("delete from ingest_files where file_key = ?", [key])
-    con.execute(
-        "insert into ingest_files values (?, ?, ?, ?, ?, ?)",
-        [key, path.name, path.stat().st_size, lines_done, completed, now],
-    )
-
-
-@cache
-def _sql(name: str) -> str:
-    return (SQL_DIR / name).read_text(encoding="utf-8")
-
-
-def new_run_id(paths: list[Path]) -> str:
-    """Ingest run id: UTC start time plus a short hash of the inputs."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    digest = hashlib.sha256("\n".join(sorted(map(str, paths))).encode()).hexdigest()[:8]
-    return f"ingest-{stamp}-{digest}-{os.getpid()}"
 
 
 def ingest_paths(
@@ -315,38 +262,3 @@ def ingest_paths(
         )
     finish_run(con, run_id, reports)
     return reports
-
-
-def check_dump_paths(paths: list[Path]) -> None:
-    """Raise FileNotFoundError naming every path that is missing or not a file."""
-    missing = [str(p) for p in paths if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"dump file(s) not found: {', '.join(missing)}")
-
-
-def start_run(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> str:
-    """Record a new ingest run in ``ingest_runs`` (counts zero, unfinished); return its id."""
-    run_id = new_run_id(list(paths))
-    started = datetime.now(UTC).replace(tzinfo=None)
-    con.execute(
-        "insert into ingest_runs values (?, ?, null, ?, 0, 0, 0, 0, 0)",
-        [run_id, started, [str(p) for p in paths]],
-    )
-    return run_id
-
-
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, reports: list[FileReport]) -> None:
-    """Close an ingest run: its finish time and the totals of its per-file reports."""
-    con.execute(
-        """update ingest_runs set finished_at = ?, lines_read = ?, submissions_loaded = ?,
-        comments_loaded = ?, filtered = ?, quarantined = ? where ingest_run_id = ?""",
-        [
-            datetime.now(UTC).replace(tzinfo=None),
-            sum(r.lines_read for r in reports),
-            sum(r.submissions for r in reports),
-            sum(r.comments for r in reports),
-            sum(r.filtered for r in reports),
-            sum(sum(r.quarantined.values()) for r in reports),
-            run_id,
-        ],
-    )

@@ -24,21 +24,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from pathlib import Path
 
 import duckdb
 from tqdm import tqdm
 
 import warehouse
-from communitybench.sources.dumps.ingest import (
-    INGEST_VERSION,
+from communitybench.sources.dumps.ingest import ingest_file
+from communitybench.sources.dumps.runs import (
     FileReport,
     check_dump_paths,
     file_key,
     finish_run,
     first_row,
-    ingest_file,
+    report_row,
     start_run,
     write_checkpoint,
 )
@@ -59,13 +58,6 @@ def remove_spool(spool_file: Path) -> None:
         part.unlink(missing_ok=True)
 
 
-def report_row(report: FileReport) -> dict:
-    """A JSON-able file report (quarantine counts sorted by reason)."""
-    row = asdict(report)
-    row["quarantined"] = dict(sorted(report.quarantined.items()))
-    return row
-
-
 def decode_to_spool(path: Path, *, spool_dir: Path, run_id: str, **ingest) -> dict:
     """Worker side: decode one dump file into its spool (resuming there); return its report.
 
@@ -77,23 +69,6 @@ def decode_to_spool(path: Path, *, spool_dir: Path, run_id: str, **ingest) -> di
     with warehouse.connect(target) as con:
         report = ingest_file(con, path, run_id=run_id, progress=False, **ingest)
     return {**report_row(report), "spool": str(target)}
-
-
-def run_spooled_ingest(
-    warehouse_path: Path,
-    paths: list[Path],
-    *,
-    spool_dir: Path,
-    decode_files: DecodeFiles,
-    progress: bool = True,
-    **ingest,
-) -> dict:
-    """Ingest dump files through spools; return the summary ``stages.run_ingest`` returns."""
-    with warehouse.connect(warehouse_path) as con:
-        reports = ingest_spooled(
-            con, paths, spool_dir=spool_dir, decode_files=decode_files, progress=progress, **ingest
-        )
-    return {"version": INGEST_VERSION, "files": [report_row(r) for r in reports]}
 
 
 def ingest_spooled(

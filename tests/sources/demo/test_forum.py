@@ -1,4 +1,4 @@
-"""Tests for communitybench.demo_forum: determinism, dump format and the planted ground truth."""
+"""The demo forum generator: determinism, dump format and the planted ground truth."""
 
 import collections
 import hashlib
@@ -9,6 +9,7 @@ import pytest
 import zstandard
 
 from communitybench.sources.demo.forum import COMMENT_FIELDS, SUBMISSION_FIELDS, write_demo_forum
+from tests.fixtures.dumps import dump_lines, record_of
 
 MONTH_1 = ("RS_2026-01.zst", "RC_2026-01.zst")
 JAN, FEB, MAR = 1767225600, 1769904000, 1772323200  # 2026-01-01, -02-01, -03-01 UTC
@@ -18,51 +19,28 @@ def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _lines(path):
-    with path.open("rb") as fh:
-        return (
-            zstandard.ZstdDecompressor(max_window_size=2**31)
-            .stream_reader(fh)
-            .read()
-            .decode("utf-8")
-            .splitlines()
-        )
-
-
-def _parse(line):
-    """The record of a well-formed line, else None."""
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return obj if isinstance(obj, dict) and "id" in obj else None
-
-
 def _load(out):
-    files = {p.name: _lines(p) for p in sorted(out.glob("R[SC]_*.zst"))}
+    files = {p.name: dump_lines(p) for p in sorted(out.glob("R[SC]_*.zst"))}
     return {
         "out": out,
         "truth": json.loads((out / "truth.json").read_text()),
         "lines": files,
-        "records": {k: [r for r in map(_parse, v) if r] for k, v in files.items()},
+        "records": {k: [r for r in map(record_of, v) if r] for k, v in files.items()},
     }
 
 
 @pytest.fixture(scope="module")
-def forum(tmp_path_factory):
-    """Default forum (seed 7, scale 1.0) with two months."""
-    out = tmp_path_factory.mktemp("forum")
-    summary = write_demo_forum(out, seed=7, months=2)
-    data = _load(out)
-    data["summary"] = summary
-    return data
+def forum(demo_forum):
+    """The session's default forum (seed 7, scale 1.0, two months), read-only."""
+    return _load(demo_forum)
 
 
 @pytest.fixture(scope="module")
 def one_month(tmp_path_factory):
+    """The same seed with one month, and the summary its writer returned."""
     out = tmp_path_factory.mktemp("one_month")
-    write_demo_forum(out, seed=7, months=1)
-    return out
+    summary = write_demo_forum(out, seed=7, months=1)
+    return out, summary
 
 
 def test_same_arguments_give_identical_bytes_and_truth(tmp_path):
@@ -76,8 +54,9 @@ def test_same_arguments_give_identical_bytes_and_truth(tmp_path):
 
 
 def test_month_1_is_identical_whatever_months(forum, one_month):
-    assert [_sha(forum["out"] / n) for n in MONTH_1] == [_sha(one_month / n) for n in MONTH_1]
-    assert sorted(p.name for p in one_month.iterdir()) == [*sorted(MONTH_1), "truth.json"]
+    out, _ = one_month
+    assert [_sha(forum["out"] / n) for n in MONTH_1] == [_sha(out / n) for n in MONTH_1]
+    assert sorted(p.name for p in out.iterdir()) == [*sorted(MONTH_1), "truth.json"]
 
 
 def test_month_2_adds_5_to_20_percent_by_the_same_members(forum):
@@ -100,7 +79,7 @@ def test_reading_needs_a_2gib_window(forum):
 def test_only_the_planted_lines_are_malformed(forum):
     truth = forum["truth"]
     bad = {
-        name: [i for i, line in enumerate(lines, 1) if _parse(line) is None]
+        name: [i for i, line in enumerate(lines, 1) if record_of(line) is None]
         for name, lines in forum["lines"].items()
     }
     assert {k: v for k, v in bad.items() if v} == truth["malformed_lines"]
@@ -243,13 +222,17 @@ def test_deleted_removed_duplicate_and_refetched_rows(forum):
     assert len(truth["refetched_deleted"]) >= 2 and len(truth["duplicates"]) >= 2
 
 
-def test_summary_counts(forum):
-    summary, truth = forum["summary"], forum["truth"]
+def test_summary_counts(one_month):
+    out, summary = one_month
+    data = _load(out)
+    truth = data["truth"]
     assert summary["members"] == len(truth["members"])
     assert summary["duplicates"] == len(truth["duplicates"])
     assert summary["malformed"] == len(truth["malformed_lines"]["RC_2026-01.zst"])
-    jan = len({r["id"] for r in forum["records"]["RC_2026-01.zst"]})
+    jan = len({r["id"] for r in data["records"]["RC_2026-01.zst"]})
     assert 3000 <= jan <= 6000
+    assert summary["files"] == [*MONTH_1, "truth.json"]
+    assert summary["comment_lines"] == len(data["lines"]["RC_2026-01.zst"])
 
 
 def test_bad_arguments_say_what_is_wrong(tmp_path):
