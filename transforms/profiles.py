@@ -11,32 +11,75 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Annotated
 
 import numpy as np
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from transforms.labels import sentiment_scores
 
 PROFILES_VERSION = "profiles_v1"
-IDENTITY_FIELDS = ("shared_values", "worldview", "collective_identity")
-BOND_FIELDS = ("tone_and_stances", "interaction_style", "bonding_dynamics")
+
+# a value the LLM writes: stripped, never empty
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
-def _object(fields: tuple[str, ...]) -> dict:
-    props = {f: {"type": "string"} for f in fields}
-    return {
-        "type": "object",
-        "properties": props,
-        "required": list(fields),
-        "additionalProperties": False,
-    }
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-PROFILE_SCHEMA = _object(("summary",))
-PROFILE_SCHEMA["properties"].update(
-    common_identity=_object(IDENTITY_FIELDS), common_bond=_object(BOND_FIELDS)
-)
-PROFILE_SCHEMA["required"] = ["common_identity", "common_bond", "summary"]
+class CommonIdentity(_Strict):
+    """What members share: values, worldview, who they take themselves to be."""
+
+    shared_values: Text = Field(description="What the community values.")
+    worldview: Text = Field(description="How members see their topic.")
+    collective_identity: Text = Field(description="Who the members take themselves to be.")
+
+
+class CommonBond(_Strict):
+    """How members relate: tone, interaction style, bonding dynamics."""
+
+    tone_and_stances: Text = Field(description="Typical tone and stances.")
+    interaction_style: Text = Field(description="How members talk to each other.")
+    bonding_dynamics: Text = Field(description="What ties members together.")
+
+
+class Profile(_Strict):
+    """The hierarchical profile an LLM writes (Lin & Wei, 2026)."""
+
+    common_identity: CommonIdentity
+    common_bond: CommonBond
+    summary: Text = Field(description="One sentence, e.g. 'programmers who value productivity'.")
+
+
+IDENTITY_FIELDS = tuple(CommonIdentity.model_fields)
+BOND_FIELDS = tuple(CommonBond.model_fields)
+
+
+def strict_schema(model: type[BaseModel]) -> dict:
+    """``model``'s JSON schema in the subset OpenAI's strict json_schema mode accepts.
+
+    Nested models are inlined (no $defs: llama.cpp-style servers get one plain schema), titles
+    dropped, and length constraints removed (strict mode rejects them; pydantic still checks
+    them on our side). extra="forbid" already gives additionalProperties false, and fields
+    without defaults are all required.
+    """
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def clean(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return clean(defs[node["$ref"].rsplit("/", 1)[1]])
+            dropped = {"title", "minLength", "maxLength"}
+            return {k: clean(v) for k, v in node.items() if k not in dropped}
+        return [clean(v) for v in node] if isinstance(node, list) else node
+
+    return clean(schema)
+
+
+PROFILE_SCHEMA = strict_schema(Profile)
 _TOKEN = re.compile(r"/?u/[A-Za-z0-9_-]+|[A-Za-z0-9_-]+")
 
 
@@ -207,10 +250,10 @@ def build_profile_messages(
     system = (
         "You describe online communities for a research benchmark. From the sample of texts "
         "written by members of one community, infer what the community shares. Answer with a "
-        "JSON object with keys common_identity {shared_values, worldview, collective_identity}, "
-        "common_bond {tone_and_stances, interaction_style, bonding_dynamics} and summary (one "
-        "sentence, e.g. 'programmers who value productivity tools'). Every value is a short "
-        "string. Describe the group, never individuals: no usernames, no names, no quotes."
+        f"JSON object with keys common_identity {{{', '.join(IDENTITY_FIELDS)}}}, common_bond "
+        f"{{{', '.join(BOND_FIELDS)}}} and summary (one sentence, e.g. 'programmers who value "
+        "productivity tools'). Every value is a short string. Describe the group, never "
+        "individuals: no usernames, no names, no quotes."
     )
     sample = "\n".join(f"{i}. {_clip(t, max_text_chars)}" for i, t in enumerate(texts, 1))
     user = (
@@ -222,32 +265,20 @@ def build_profile_messages(
 
 
 def validate_profile(data) -> list[str]:
-    """Problems with an LLM answer against PROFILE_SCHEMA (empty list = valid)."""
-    if not isinstance(data, dict):
-        return [f"expected a JSON object, got {type(data).__name__}"]
-    problems = [f"unexpected key {k!r}" for k in data if k not in PROFILE_SCHEMA["properties"]]
-    if not isinstance(data.get("summary"), str) or not data.get("summary", "").strip():
-        problems.append("summary: missing or not a non-empty string")
-    for part, fields in (("common_identity", IDENTITY_FIELDS), ("common_bond", BOND_FIELDS)):
-        section = data.get(part)
-        if not isinstance(section, dict):
-            problems.append(f"{part}: missing or not an object")
-            continue
-        for name in fields:
-            value = section.get(name)
-            if not isinstance(value, str) or not value.strip():
-                problems.append(f"{part}.{name}: missing or not a non-empty string")
-    return problems
+    """Problems with an LLM answer against ``Profile``: pydantic's errors, each as
+    "<path>: <message>" (empty list = valid)."""
+    try:
+        Profile.model_validate(data)
+    except ValidationError as exc:
+        return [
+            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()
+        ]
+    return []
 
 
 def profile_from_llm(data: dict) -> dict:
-    """The profile JSON carried by task instances, from a validated LLM answer."""
-    return {
-        "profile_method": "llm",
-        "summary": data["summary"].strip(),
-        "common_identity": {f: data["common_identity"][f].strip() for f in IDENTITY_FIELDS},
-        "common_bond": {f: data["common_bond"][f].strip() for f in BOND_FIELDS},
-    }
+    """The profile JSON carried by task instances, from a validated LLM answer (stripped)."""
+    return {"profile_method": "llm", **Profile.model_validate(data).model_dump()}
 
 
 def identifying_usernames(authors) -> frozenset[str]:

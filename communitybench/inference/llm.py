@@ -3,10 +3,11 @@
 Requests ask for structured output with a JSON schema (``response_format`` json_schema); a server
 that rejects that (llama.cpp's server does) is asked again with ``{"type": "json_object",
 "schema": ...}`` and the schema in the prompt. Failures (HTTP 429/5xx, timeouts, connection
-errors, answers that are not schema-valid JSON) are retried with exponential backoff; after the
-last attempt the result carries the reason, and callers fall back. A thread pool bounds the
-number of requests in flight. Answers are cached in ``llm_cache`` keyed by (model, prompt hash):
-lookups and writes happen in the caller's thread, so only one thread touches DuckDB.
+errors, answers that are not schema-valid JSON) are retried by tenacity with exponential
+backoff; after the last attempt the result carries the reason, and callers fall back. A thread
+pool bounds the number of requests in flight. Answers are cached in ``llm_cache`` keyed by
+(model, prompt hash): lookups and writes happen in the caller's thread, so only one thread
+touches DuckDB.
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ from datetime import UTC, datetime
 
 import duckdb
 import openai
+import pyarrow as pa
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 from tqdm import tqdm
 
 import schemas
 
 JSON_SCHEMA, JSON_OBJECT = "json_schema", "json_object"
-_RETRYABLE = (
-    openai.RateLimitError,
-    openai.InternalServerError,
-    openai.APIConnectionError,
-    openai.APITimeoutError,
-)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,15 @@ class InvalidAnswer(ValueError):
     """The endpoint answered, but not with JSON that passes the validator."""
 
 
+# transient failures, retried with backoff (APITimeoutError is an APIConnectionError)
+_RETRYABLE = (
+    openai.RateLimitError,
+    openai.InternalServerError,
+    openai.APIConnectionError,
+    InvalidAnswer,
+)
+
+
 def canonical_request(
     *, model: str, messages: list[dict], schema: dict, temperature: float, max_tokens: int
 ) -> dict:
@@ -104,35 +116,48 @@ def cache_store(con: duckdb.DuckDBPyConnection, model: str, results: list[LLMRes
     """Insert the successful, not-yet-cached answers; return how many rows were written."""
     fresh = [r for r in results if r.data is not None and not r.cached]
     now = datetime.now(UTC).replace(tzinfo=None)
-    for r in fresh:
+    rows = [
+        {
+            "model": model,
+            "prompt_hash": r.prompt_hash,
+            "request": json.dumps(r.request),
+            "response": json.dumps(r.data),
+            "response_format": r.response_format,
+            "prompt_tokens": r.prompt_tokens,
+            "completion_tokens": r.completion_tokens,
+            "created_at": now,
+        }
+        for r in fresh
+    ]
+    schema = schemas.arrow_schema(schemas.load_schema("llm_cache"))
+    con.register("_llm_fresh", pa.Table.from_pylist(rows, schema=schema))
+    try:  # a prompt another run cached meanwhile keeps its first answer
         con.execute(
-            "insert into llm_cache by name select ? as model, ? as prompt_hash, ? as request, "
-            "? as response, ? as response_format, ? as prompt_tokens, ? as completion_tokens, "
-            "? as created_at where not exists (select 1 from llm_cache where model = ? and "
-            "prompt_hash = ?)",
-            [
-                model,
-                r.prompt_hash,
-                json.dumps(r.request),
-                json.dumps(r.data),
-                r.response_format,
-                r.prompt_tokens,
-                r.completion_tokens,
-                now,
-                model,
-                r.prompt_hash,
-            ],
+            "insert into llm_cache by name "
+            "select * from _llm_fresh anti join llm_cache using (model, prompt_hash)"
         )
+    finally:
+        con.unregister("_llm_fresh")
     return len(fresh)
 
 
 class LLMClient:
-    """JSON answers from an OpenAI-compatible endpoint with retries and a concurrency limit."""
+    """JSON answers from an OpenAI-compatible endpoint with retries and a concurrency limit.
+
+    Retries are tenacity's: up to ``max_retries`` after the first attempt, waiting
+    ``backoff_s * 2**(n-1)`` after the n-th failure (at least a 429's Retry-After), capped at
+    ``backoff_max_s``. Only transient failures are retried (429, 5xx, timeouts, connection
+    errors, invalid answers); other 4xx fail at once. A server that rejects json_schema is
+    asked again with json_object inside the same attempt: negotiation, not a failure.
+    """
 
     def __init__(self, config: LLMConfig, *, sleep: Callable[[float], None] = time.sleep):
         self.config = config
         self.response_format = JSON_SCHEMA
         self._sleep = sleep
+        self._exponential = wait_exponential(
+            multiplier=config.backoff_s, exp_base=2, max=config.backoff_max_s
+        )
         # retries are ours (they also cover invalid answers), so the SDK's are off
         self._client = openai.OpenAI(
             base_url=config.base_url,
@@ -144,29 +169,19 @@ class LLMClient:
     def complete(self, request: dict, *, validate: Callable[[object], list[str]]) -> LLMResult:
         """One request, retried; the result holds the answer or the last failure's reason."""
         result = LLMResult(prompt_hash=prompt_hash(request), request=request)
-        failures = 0
-        while failures <= self.config.max_retries:
-            result.attempts += 1
-            result.response_format = fmt = self.response_format
-            try:
-                result.data = self._answer(request, validate, result)
-                result.error = None
-                return result
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if fmt == JSON_SCHEMA:  # the server rejects json_schema: negotiate, not a failure
-                    self.response_format = JSON_OBJECT
-                    continue
-                result.error = _reason(exc)
-                break
-            except (*_RETRYABLE, InvalidAnswer) as exc:
-                result.error = _reason(exc)
-                failures += 1
-                if failures <= self.config.max_retries:
-                    self._sleep(self._backoff(failures, exc))
-            except openai.APIStatusError as exc:  # 401/403/404...: retrying cannot help
-                result.error = _reason(exc)
-                break
-        result.error = f"{result.error} (after {result.attempts} attempt(s))"
+        retrying = Retrying(
+            stop=stop_after_attempt(self.config.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_RETRYABLE),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    result.data = self._negotiated(request, validate, result)
+        except (*_RETRYABLE, openai.APIStatusError) as exc:  # 401/403/404...: retrying can't help
+            result.error = f"{_reason(exc)} (after {result.attempts} attempt(s))"
         return result
 
     def complete_many(
@@ -177,9 +192,21 @@ class LLMClient:
             mapped = pool.map(lambda r: self.complete(r, validate=validate), requests)
             return list(tqdm(mapped, total=len(requests), desc="llm", disable=not progress))
 
+    def _negotiated(self, request: dict, validate, result: LLMResult) -> dict:
+        """One attempt; a 400/422 to json_schema switches to json_object and asks again."""
+        while True:
+            result.attempts += 1  # every HTTP request counts
+            result.response_format = fmt = self.response_format
+            try:
+                return self._answer(request, validate, result)
+            except (openai.BadRequestError, openai.UnprocessableEntityError):
+                if fmt != JSON_SCHEMA:
+                    raise
+                self.response_format = JSON_OBJECT
+
     def _answer(self, request: dict, validate, result: LLMResult) -> dict:
         messages, schema = request["messages"], request["schema"]
-        if self.response_format == JSON_SCHEMA:
+        if result.response_format == JSON_SCHEMA:
             fmt = {
                 "type": JSON_SCHEMA,
                 "json_schema": {"name": "answer", "schema": schema, "strict": True},
@@ -212,10 +239,11 @@ class LLMClient:
             raise InvalidAnswer("answer does not match the schema: " + "; ".join(problems[:3]))
         return data
 
-    def _backoff(self, failures: int, exc: Exception) -> float:
-        delay = self.config.backoff_s * 2 ** (failures - 1)
-        response = getattr(exc, "response", None)
+    def _wait(self, state: RetryCallState) -> float:
+        """Exponential backoff after the n-th failed attempt, at least its Retry-After, capped."""
+        response = getattr(state.outcome.exception(), "response", None)
         retry_after = response.headers.get("retry-after") if response is not None else None
+        delay = self._exponential(state)
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             delay = max(delay, float(retry_after))
         return min(delay, self.config.backoff_max_s)

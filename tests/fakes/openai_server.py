@@ -1,7 +1,8 @@
 """A loopback OpenAI-compatible server for tests: the real `openai` client talks to it.
 
 Only ``POST /v1/chat/completions`` is served. Every request body is recorded. A test scripts
-failures with ``fail_next`` (HTTP statuses, or "invalid_json" / "schema_invalid" answers) and can
+failures with ``fail_next`` (HTTP statuses, optionally with headers such as Retry-After, or
+"invalid_json" / "schema_invalid" answers) and can
 make the server reject ``response_format={"type": "json_schema"}`` the way llama.cpp's server
 does, so the client's fallback to ``json_object`` is exercised.
 """
@@ -41,7 +42,8 @@ class FakeOpenAI:
     Attributes:
         requests: Every request body received, in order (failed ones included).
         fail_next: Outcomes for the next requests, consumed first: an HTTP status (429, 500,
-            ...) or "invalid_json" / "schema_invalid" for a 200 whose content is unusable.
+            ...), a (status, headers) pair, or "invalid_json" / "schema_invalid" for a 200
+            whose content is unusable.
         reject_json_schema: Answer 400 to requests asking for ``json_schema`` output.
     """
 
@@ -49,7 +51,7 @@ class FakeOpenAI:
         self.answer = answer
         self.reject_json_schema = reject_json_schema
         self.requests: list[dict] = []
-        self.fail_next: list[int | str] = []
+        self.fail_next: list[int | str | tuple[int, dict]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -66,23 +68,27 @@ class FakeOpenAI:
         self._server.shutdown()
         self._server.server_close()
 
-    def respond(self, body: dict) -> tuple[int, dict]:
-        """Status and JSON for one request body."""
+    def respond(self, body: dict) -> tuple[int, dict, dict]:
+        """Status, JSON and extra headers for one request body."""
         with self._lock:
             self.requests.append(body)
             outcome = self.fail_next.pop(0) if self.fail_next else None
         fmt = (body.get("response_format") or {}).get("type")
         if isinstance(outcome, int):
-            return outcome, {"error": {"message": f"scripted {outcome}", "type": "server_error"}}
+            outcome = (outcome, {})
+        if isinstance(outcome, tuple):
+            status, headers = outcome
+            error = {"message": f"scripted {status}", "type": "server_error"}
+            return status, {"error": error}, headers
         if self.reject_json_schema and fmt == "json_schema":
             message = "response_format type json_schema is not supported; use json_object"
-            return 400, {"error": {"message": message, "type": "invalid_request_error"}}
+            return 400, {"error": {"message": message, "type": "invalid_request_error"}}, {}
         content = json.dumps(self.answer(body))
         if outcome == "invalid_json":
             content = content[: len(content) // 2]
         elif outcome == "schema_invalid":
             content = json.dumps({"summary": 42})
-        return 200, _completion(body.get("model", "fake"), content)
+        return 200, _completion(body.get("model", "fake"), content), {}
 
     def _handler(self):
         fake = self
@@ -93,10 +99,13 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     status, payload = 404, {"error": {"message": f"no route {self.path}"}}
+                    headers = {}
                 else:
-                    status, payload = fake.respond(body)
+                    status, payload, headers = fake.respond(body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

@@ -1,4 +1,5 @@
-"""Representative texts, c-TF-IDF terms, username scrubbing, extractive profiles, validation."""
+"""Representative texts, c-TF-IDF terms, username scrubbing, extractive profiles, the profile
+schema (pydantic) and its validation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import numpy as np
 import polars as pl
 
 from transforms.profiles import (
+    BOND_FIELDS,
+    IDENTITY_FIELDS,
     PROFILE_SCHEMA,
     build_extractive_profile,
     build_profile_messages,
@@ -90,13 +93,52 @@ def test_extractive_profile_fields_and_validation():
 
 def test_validate_profile_reports_problems():
     assert validate_profile(VALID) == []
-    assert validate_profile([1]) == ["expected a JSON object, got list"]
-    broken = {**VALID, "summary": "", "extra": 1, "common_bond": {"tone_and_stances": "x"}}
+    assert validate_profile([1]) == [
+        "answer: Input should be a valid dictionary or instance of Profile"
+    ]
+    broken = {**VALID, "summary": " ", "extra": 1, "common_bond": {"tone_and_stances": "x"}}
     problems = validate_profile(broken)
-    assert "unexpected key 'extra'" in problems
-    assert any(p.startswith("summary") for p in problems)
-    assert "common_bond.interaction_style: missing or not a non-empty string" in problems
-    assert set(PROFILE_SCHEMA["required"]) == {"common_identity", "common_bond", "summary"}
+    assert "extra: Extra inputs are not permitted" in problems
+    assert "summary: String should have at least 1 character" in problems  # blank once stripped
+    assert "common_bond.interaction_style: Field required" in problems
+    assert "common_bond.bonding_dynamics: Field required" in problems
+    assert len(problems) == 4
+    assert validate_profile({**VALID, "summary": 42}) == ["summary: Input should be a valid string"]
+
+
+def _objects(node):
+    """Every object schema inside a JSON schema."""
+    if isinstance(node, dict):
+        if node.get("type") == "object":
+            yield node
+        for value in node.values():
+            yield from _objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _objects(value)
+
+
+def test_profile_schema_fits_openai_strict_mode():
+    objects = list(_objects(PROFILE_SCHEMA))
+    assert len(objects) == 3  # the profile, common_identity, common_bond (inlined)
+    for obj in objects:
+        assert obj["additionalProperties"] is False
+        assert obj["required"] == list(obj["properties"])  # every property required
+    props = PROFILE_SCHEMA["properties"]
+    assert list(props) == ["common_identity", "common_bond", "summary"]
+    assert tuple(props["common_identity"]["properties"]) == IDENTITY_FIELDS
+    assert tuple(props["common_bond"]["properties"]) == BOND_FIELDS
+    text = json.dumps(PROFILE_SCHEMA)
+    assert not [k for k in ("$ref", "$defs", "minLength", '"title"') if k in text]
+
+
+def test_profile_from_llm_strips_values():
+    padded = {**VALID, "summary": "  gardeners  ", "common_bond": {**VALID["common_bond"]}}
+    padded["common_bond"]["bonding_dynamics"] = "f\n"
+    profile = profile_from_llm(padded)
+    assert profile["profile_method"] == "llm" and profile["summary"] == "gardeners"
+    assert profile["common_bond"]["bonding_dynamics"] == "f"
+    assert profile["common_identity"] == VALID["common_identity"]
 
 
 def test_prompt_carries_subreddit_terms_and_clipped_texts():
@@ -107,6 +149,7 @@ def test_prompt_carries_subreddit_terms_and_clipped_texts():
     assert "r/gardening" in user and "tomatoes" in user
     assert len(user.split("1. ", 1)[1]) <= 60
     assert "no usernames" in messages[0]["content"]
+    assert all(name in messages[0]["content"] for name in IDENTITY_FIELDS + BOND_FIELDS)
 
 
 def test_prepare_profiles_and_rows_never_carry_usernames():
