@@ -58,9 +58,22 @@ def merge_reused(
 
 
 def scope_rows(
-    prints: dict[str, str], clustered_at: dict[str, datetime], tables: dict, now: datetime
+    prints: dict[str, str],
+    clustered_at: dict[str, datetime],
+    reused: list[str],
+    tables: dict,
+    now: datetime,
 ) -> dict[str, list]:
-    """``community_scopes`` columns: reused scopes keep ``clustered_at``, the rest get ``now``."""
+    """``community_scopes`` columns: reused scopes keep their stored ``clustered_at``, the
+    scopes clustered now get ``now``.
+
+    Args:
+        prints: This build's fingerprint per scope.
+        clustered_at: The stored clustering time per scope.
+        reused: The scopes reused unchanged.
+        tables: The merged ``communities`` and ``memberships``.
+        now: This run's time.
+    """
     members = Counter(tables["memberships"]["scope"].to_pylist())
     found = Counter(tables["communities"]["scope"].to_pylist())
     return {
@@ -68,5 +81,38 @@ def scope_rows(
         "fingerprint": list(prints.values()),
         "members": [members[s] for s in prints],
         "communities": [found[s] for s in prints],
-        "clustered_at": [clustered_at.get(s, now) for s in prints],
+        "clustered_at": [clustered_at[s] if s in reused else now for s in prints],
+    }
+
+
+def summarize_scopes(memberships: pl.DataFrame, lineage: pl.DataFrame) -> dict:
+    """Communities per scope, their sizes and the noise share (the report's figures).
+
+    Args:
+        memberships: ``scope`` and ``community_id`` (null = noise) per member.
+        lineage: ``status`` per community (kept | new | vanished).
+    """
+    scopes = []
+    for (scope,), part in memberships.sort("scope").group_by("scope", maintain_order=True):
+        sizes = part.drop_nulls("community_id").group_by("community_id").len()["len"]
+        noise = int(part["community_id"].is_null().sum())
+        scopes.append(
+            {
+                "scope": scope,
+                "members": part.height,
+                "communities": len(sizes),
+                "sizes": sorted(sizes.to_list(), reverse=True),
+                "noise": noise,
+                "noise_share": round(noise / part.height, 4) if part.height else 0.0,
+            }
+        )
+    total = memberships.height
+    noise = int(memberships["community_id"].is_null().sum())
+    return {
+        "members": total,
+        "communities": sum(s["communities"] for s in scopes),
+        "noise": noise,
+        "noise_share": round(noise / total, 4) if total else 0.0,
+        "scopes": scopes,
+        "lineage": dict(lineage.group_by("status").len().sort("status").iter_rows()),
     }

@@ -23,7 +23,12 @@ from communitybench.config import CommunitiesConfig, EmbedConfig
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from transforms.communities import COMMUNITIES_VERSION, assign_communities, scope_fingerprints
 from transforms.community_matching import CommunitySet, kept_lineage, match_communities
-from transforms.community_scopes import merge_reused, reusable_scopes, scope_rows
+from transforms.community_scopes import (
+    merge_reused,
+    reusable_scopes,
+    scope_rows,
+    summarize_scopes,
+)
 from transforms.embed_text import EMBED_TEXT_VERSION
 from transforms.members import MEMBERS_VERSION
 from transforms.vectors import vector_column, vectors_from_arrow
@@ -61,7 +66,7 @@ def run(con, params: Params) -> StageResult:
     stored = _stored_scopes(con)
     reused = reusable_scopes([(s, f, c) for s, f, _, c in stored], prints)
     changed = ~frame["scope"].is_in(reused)
-    memberships, found, centroids = assign_communities(
+    clustered = assign_communities(
         frame.filter(changed),
         vectors[changed.to_numpy()] if len(vectors) else vectors,
         backend=com.backend,
@@ -72,11 +77,28 @@ def run(con, params: Params) -> StageResult:
     )
     previous = _previous(con)
     kept = previous.filter(pl.col("scope").is_in(reused))
+    tables = _matched_tables(
+        clustered, previous.filter(~pl.col("scope").is_in(reused)), kept, params
+    )
+    if reused:
+        tables = _with_reused(con, tables, kept, reused)
+    clustered_at = {s: at for s, _, at, _ in stored}
+    now = datetime.now(UTC).replace(tzinfo=None)
+    columns = scope_rows(prints, clustered_at, reused, tables, now)
+    tables["community_scopes"] = pa.table(columns, schema=_arrow("community_scopes"))
+    warehouse.replace_tables(con, tables)
+    return _result(tables, reused, sorted(set(prints) - set(reused)), com.backend)
+
+
+def _matched_tables(clustered: tuple, previous: pl.DataFrame, kept: pl.DataFrame, params) -> dict:
+    """The clustered scopes' mart tables, with the ids of the previous communities they continue
+    (the reused scopes' ids are reserved)."""
+    memberships, found, centroids = clustered
     lineage = match_communities(
-        _community_set(previous.filter(~pl.col("scope").is_in(reused))),
+        _community_set(previous),
         _found_set(found, memberships, centroids),
-        min_jaccard=com.match_min_jaccard,
-        min_cosine=com.match_min_cosine,
+        min_jaccard=params.communities.match_min_jaccard,
+        min_cosine=params.communities.match_min_cosine,
         reserved=frozenset(kept["community_id"].to_list()),
     )
     final = {  # vanished rows have no provisional id; noise (null) must stay null
@@ -84,14 +106,16 @@ def run(con, params: Params) -> StageResult:
         for p, c in zip(lineage["provisional_id"], lineage["community_id"], strict=True)
         if p is not None
     }
-    tables = _mart_tables(found, memberships, centroids, lineage, final, params)
-    stored_rows = {name: _stored_rows(con, name) for name in ("communities", "memberships")}
-    tables = merge_reused(stored_rows, tables, kept_lineage(_community_set(kept)), reused)
-    clustered_at = {s: at for s, _, at, _ in stored}
-    columns = scope_rows(prints, clustered_at, tables, datetime.now(UTC).replace(tzinfo=None))
-    tables["community_scopes"] = pa.table(columns, schema=_arrow("community_scopes"))
-    warehouse.replace_tables(con, tables)
-    return _result(tables, reused, sorted(set(prints) - set(reused)), com.backend)
+    return _mart_tables(found, memberships, centroids, lineage, final, params)
+
+
+def _with_reused(con, tables: dict, kept: pl.DataFrame, reused: list[str]) -> dict:
+    """``tables`` plus the reused scopes' stored rows, both in the contract's columns and types
+    (stored rows come back from DuckDB, new ones from polars)."""
+    merged = ("communities", "memberships")
+    stored = {name: _conformed(_stored_rows(con, name), name) for name in merged}
+    tables = tables | {name: _conformed(tables[name], name) for name in merged}
+    return merge_reused(stored, tables, kept_lineage(_community_set(kept)), reused)
 
 
 def _arrow(name: str) -> pa.Schema:
@@ -106,12 +130,16 @@ def _stored_scopes(con) -> list[tuple]:
 
 
 def _stored_rows(con, name: str) -> pa.Table:
-    """A table's stored rows in storage order, with its schema's columns (nullable)."""
-    schema = _arrow(name)
-    nullable = pa.schema([f.with_nullable(True) for f in schema])
+    """A table's stored rows in storage order (none when it does not exist)."""
     if not warehouse.table_exists(con, name):
-        return nullable.empty_table()
-    return con.table(name).to_arrow_table().select(schema.names).cast(nullable)
+        return _arrow(name).empty_table()
+    return con.table(name).to_arrow_table()
+
+
+def _conformed(table: pa.Table, name: str) -> pa.Table:
+    """``table`` with its contract's columns, in order, cast to their types (nullable)."""
+    schema = _arrow(name)
+    return table.select(schema.names).cast(pa.schema([f.with_nullable(True) for f in schema]))
 
 
 def _previous(con) -> pl.DataFrame:
@@ -179,56 +207,17 @@ def _mart_tables(found, memberships, centroids, lineage, final, params: Params) 
     }
 
 
-def communities_summary(memberships: pl.DataFrame, lineage: pl.DataFrame) -> dict:
-    """Communities per scope, their sizes and the noise share (the report's figures)."""
-    scopes = []
-    for (scope,), part in memberships.sort("scope").group_by("scope", maintain_order=True):
-        sizes = part.drop_nulls("community_id").group_by("community_id").len()["len"]
-        noise = int(part["community_id"].is_null().sum())
-        scopes.append(
-            {
-                "scope": scope,
-                "members": part.height,
-                "communities": len(sizes),
-                "sizes": sorted(sizes.to_list(), reverse=True),
-                "noise": noise,
-                "noise_share": round(noise / part.height, 4) if part.height else 0.0,
-            }
-        )
-    total = memberships.height
-    noise = int(memberships["community_id"].is_null().sum())
-    return {
-        "version": COMMUNITIES_VERSION,
-        "members": total,
-        "communities": sum(s["communities"] for s in scopes),
-        "noise": noise,
-        "noise_share": round(noise / total, 4) if total else 0.0,
-        "scopes": scopes,
-        "lineage": dict(lineage.group_by("status").len().sort("status").iter_rows()),
-    }
-
-
 def _result(tables: dict, reused: list[str], clustered: list[str], backend: str) -> StageResult:
-    summary = communities_summary(
+    summary = summarize_scopes(
         pl.from_arrow(tables["memberships"]), pl.from_arrow(tables["community_lineage"])
     )
-    summary.update(backend=backend, scopes_reused=reused, scopes_clustered=clustered)
-    lineage = summary["lineage"]
-    ids = ", ".join(f"{k} {v}" for k, v in lineage.items()) or "none"
-    table = Table(
-        f"communities per scope ({backend}; ids vs the previous build: {ids})",
-        ("scope", "members", "communities", "sizes", "noise share"),
-        tuple(
-            (
-                s["scope"],
-                s["members"],
-                s["communities"],
-                _sizes(s["sizes"]),
-                f"{s['noise_share']:.1%}",
-            )
-            for s in summary["scopes"]
-        ),
+    summary.update(
+        version=COMMUNITIES_VERSION,
+        backend=backend,
+        scopes_reused=reused,
+        scopes_clustered=clustered,
     )
+    lineage = summary["lineage"]
     return StageResult(
         name="communities",
         version=COMMUNITIES_VERSION,
@@ -251,8 +240,26 @@ def _result(tables: dict, reused: list[str], clustered: list[str], backend: str)
             f"{summary['communities']} communities over {summary['members']:,} members; "
             f"noise share {summary['noise_share']:.1%}",
         ),
-        tables=(table,),
+        tables=(_scope_table(summary, backend),),
         details=summary,
+    )
+
+
+def _scope_table(summary: dict, backend: str) -> Table:
+    ids = ", ".join(f"{k} {v}" for k, v in summary["lineage"].items()) or "none"
+    return Table(
+        f"communities per scope ({backend}; ids vs the previous build: {ids})",
+        ("scope", "members", "communities", "sizes", "noise share"),
+        tuple(
+            (
+                s["scope"],
+                s["members"],
+                s["communities"],
+                _sizes(s["sizes"]),
+                f"{s['noise_share']:.1%}",
+            )
+            for s in summary["scopes"]
+        ),
     )
 
 

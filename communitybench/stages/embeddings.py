@@ -33,9 +33,8 @@ class Params(StageParams):
 
 def distinct_texts(con) -> int:
     """Distinct non-empty cleaned texts (what the cache should hold)."""
-    return con.sql("select count(distinct text_hash) from texts where clean_text <> ''").fetchall()[
-        0
-    ][0]
+    texts = con.table("texts").filter("clean_text <> ''")
+    return texts.aggregate("count(distinct text_hash)").fetchall()[0][0]
 
 
 def run(con, params: Params) -> StageResult:
@@ -109,9 +108,7 @@ def insert_vectors(con, model: str, revision: str, hashes: list[str], vectors: n
         },
         schema=schemas.arrow_schema(schemas.load_schema("embeddings")),
     )
-    con.register("_new_vectors", table)
-    con.execute("insert into embeddings by name select * from _new_vectors")
-    con.unregister("_new_vectors")
+    con.from_arrow(table).insert_into("embeddings")  # the contract's column order
 
 
 def carried(con) -> tuple[Work, ...]:

@@ -1,4 +1,4 @@
-"""transforms.communities and transforms.community_matching on tiny inline data."""
+"""transforms.communities on tiny inline data: PCA, HDBSCAN backends, ids, fingerprints."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from transforms.communities import (
     cluster_members,
     community_ids,
     reduce_dimensions,
+    scope_fingerprints,
     tree_persistence,
 )
-from transforms.community_matching import CommunitySet, match_communities
 
 
 def blobs(sizes=(15, 12, 10), dim=6, seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -110,58 +110,21 @@ def test_assign_communities_per_scope_records_noise():
     np.testing.assert_allclose(centroids[0], x[:12].mean(axis=0), rtol=1e-5)
 
 
-def cs(ids, members, centroids, scopes=None) -> CommunitySet:
-    scopes = scopes or ["s"] * len(ids)
-    return CommunitySet(ids, scopes, members, np.array(centroids, dtype=np.float32))
-
-
-def test_match_keeps_ids_by_overlap_and_records_new_and_vanished():
-    prev = cs(["c_old1", "c_old2", "c_gone"], [["a", "b", "c"], ["d", "e"], ["x", "y"]],
-              [[1, 0], [0, 1], [-1, 0]])  # fmt: skip
-    cur = cs(["c_new1", "c_new2", "c_new3"], [["a", "b", "c", "z"], ["d", "e"], ["p", "q"]],
-             [[1, 0.1], [0, 1], [0.7, -0.7]])  # fmt: skip
-    out = match_communities(prev, cur, min_jaccard=0.3, min_cosine=0.95)
-    rows = {r["community_id"]: r for r in out.to_dicts()}
-    assert rows["c_old1"]["status"] == "kept" and rows["c_old1"]["provisional_id"] == "c_new1"
-    assert rows["c_old1"]["jaccard"] == pytest.approx(0.75)
-    assert rows["c_old2"]["match_method"] == "jaccard"
-    assert rows["c_new3"]["status"] == "new" and rows["c_new3"]["matched_from"] is None
-    assert rows["c_gone"]["status"] == "vanished" and rows["c_gone"]["size"] is None
-    assert sorted(out["status"].to_list()) == ["kept", "kept", "new", "vanished"]
-
-
-def test_match_falls_back_to_centroids_within_scope():
-    # new member ids (e.g. another pseudonym key): no overlap, the centroids still match
-    prev = cs(["c_p1", "c_p2"], [["a"], ["b"]], [[1, 0], [0, 1]], scopes=["s", "t"])
-    cur = cs(["c_n1", "c_n2"], [["A"], ["B"]], [[0.99, 0.05], [1, 0]], scopes=["s", "t"])
-    out = match_communities(prev, cur, min_jaccard=0.3, min_cosine=0.95)
-    cols = ("community_id", "provisional_id", "status", "match_method")
-    assert out.select(cols).rows() == [
-        ("c_p1", "c_n1", "kept", "centroid"),
-        # c_n2 is as close to c_p1 as it gets, but c_p1 is in another scope
-        ("c_n2", "c_n2", "new", None),
-        ("c_p2", None, "vanished", None),
-    ]
-
-
-def test_match_below_threshold_is_new_and_first_build_is_all_new():
-    prev = cs(["c_p"], [["a", "b", "c", "d"]], [[1, 0]])
-    cur = cs(["c_n"], [["a", "x", "y", "z"]], [[0, 1]])
-    out = match_communities(prev, cur, min_jaccard=0.3, min_cosine=0.95)
-    assert dict(zip(out["community_id"], out["status"], strict=True)) == {
-        "c_n": "new",
-        "c_p": "vanished",
-    }
-    first = match_communities(cs([], [], np.zeros((0, 2))), cur, min_jaccard=0.3, min_cosine=0.9)
-    assert first.select("community_id", "status").to_dicts() == [
-        {"community_id": "c_n", "status": "new"}
-    ]
-
-
-def test_match_is_one_to_one_best_first():
-    # a split: both halves overlap the old community; the larger half inherits the id
-    prev = cs(["c_p"], [list("abcdefgh")], [[1, 0]])
-    cur = cs(["c_big", "c_small"], [list("abcde"), list("fgh")], [[1, 0], [1, 0.01]])
-    out = match_communities(prev, cur, min_jaccard=0.3, min_cosine=0.95)
-    final = dict(zip(out["provisional_id"], out["community_id"], strict=True))
-    assert final == {"c_big": "c_p", "c_small": "c_small"}
+def test_fingerprint_covers_members_vectors_and_params():
+    members = pl.DataFrame({"member_id": ["m2", "m1", "m3"], "scope": ["a", "a", "b"]})
+    vectors = np.arange(6, dtype=np.float32).reshape(3, 2)
+    base = scope_fingerprints(members, vectors, params={"min_cluster_size": 10})
+    assert sorted(base) == ["a", "b"] and all(len(f) == 64 for f in base.values())
+    # row order does not matter, only which member has which vector
+    shuffled = scope_fingerprints(
+        members[[1, 0, 2]], vectors[[1, 0, 2]], params={"min_cluster_size": 10}
+    )
+    assert shuffled == base
+    moved = vectors.copy()
+    moved[2, 0] += 1e-6
+    changed = scope_fingerprints(members, moved, params={"min_cluster_size": 10})
+    assert changed["a"] == base["a"] and changed["b"] != base["b"]
+    swapped = scope_fingerprints(members, vectors[[1, 0, 2]], params={"min_cluster_size": 10})
+    assert swapped["a"] != base["a"] and swapped["b"] == base["b"]
+    other = scope_fingerprints(members, vectors, params={"min_cluster_size": 11})
+    assert other["a"] != base["a"] and other["b"] != base["b"]

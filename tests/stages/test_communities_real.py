@@ -2,6 +2,7 @@
 
 The sample is an API scrape with its own field names; ``write_dumps`` adapts it to Pushshift
 NDJSON (the dump reader's input), so the real path from raw observations onwards is exercised.
+Skipped when the shared data is not there.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from pathlib import Path
 import pytest
 
 import warehouse
-from communitybench import communities as stage
-from communitybench import stages
-from communitybench.config import BuildConfig
+from communitybench import pipeline
 from communitybench.settings import get_settings
-from tests.conftest import shared_path
+from tests.fixtures import demo
+from tests.fixtures.communities import COMMUNITY_STAGES
+from tests.fixtures.data import shared_path
+from transforms.members import pseudonymize
 
 # two of the six subreddits keep the default run short (~2.1k real texts); across subreddits
 # (scope global) their regulars separate by airline in every PCA size / density setting tried
 SUBREDDITS = ["frontierairlines", "HawaiianAirlines"]
 # ~200 members of a small API sample are far sparser than a forum's worth: looser density
 COMMUNITIES = {"scope": "global", "pca_dim": 10, "min_cluster_size": 10, "min_samples": 3}
+KEY = "test-key-for-real-data"
 
 
 def epoch(date: str) -> int:
@@ -72,7 +75,7 @@ def write_dumps(folder: Path, out: Path, subreddits: list[str]) -> list[Path]:
 
 @pytest.fixture
 def real_key(monkeypatch):
-    monkeypatch.setenv("COMMUNITYBENCH_PSEUDONYM_KEY", "test-key-for-real-data")
+    monkeypatch.setenv("COMMUNITYBENCH_PSEUDONYM_KEY", KEY)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -80,17 +83,20 @@ def real_key(monkeypatch):
 
 def test_airline_sample_yields_communities_from_real_text(tmp_path, wh_path, real_key):
     folder = shared_path("reddit", "airline-subreddits-2024", "data")
-    paths = write_dumps(folder, tmp_path, SUBREDDITS)
-    stages.ingest_and_stage(wh_path, paths)
-    config = BuildConfig(source={"kind": "dumps"}, communities=COMMUNITIES)
+    config = demo.config_for(write_dumps(folder, tmp_path, SUBREDDITS), communities=COMMUNITIES)
+    results = {}
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # real data must not fall back to the dev key
-        summary = stage.build_all(wh_path, config, progress=False)
-    com = summary["communities"]
+        for stage in pipeline.select(config, ("ingest", "staging", *COMMUNITY_STAGES)):
+            results[stage.name] = pipeline.execute(stage, config, wh_path)
+    com = results["communities"].details
     print(json.dumps({k: com[k] for k in ("members", "communities", "noise_share", "scopes")}))
-    assert summary["embeddings"]["computed"] == summary["embeddings"]["texts"] > 1000
-    assert com["communities"] >= 1
+    embedded = results["embeddings"].counts("texts")
+    assert embedded.computed == results["texts"].details["distinct"] > 1000
+    assert embedded.reused == 0
+    assert com["communities"] >= 1 and [s["scope"] for s in com["scopes"]] == ["global"]
     with warehouse.connect(wh_path, read_only=True) as con:
+        ids = con.sql("select author, member_id from members order by author").fetchall()
         # per community: size, the members' real texts, and the share of its largest airline
         # (each member counted under the subreddit they post in most)
         rows = con.sql(
@@ -104,6 +110,7 @@ def test_airline_sample_yields_communities_from_real_text(tmp_path, wh_path, rea
             ") select community_id, any_value(c.size), sum(texts), max(n) / sum(n) "
             "from per_sub join communities as c using (community_id) group by community_id"
         ).fetchall()
+    assert [m for _, m in ids] == pseudonymize([a for a, _ in ids], key=KEY)  # the secret key
     assert rows and all(size >= 10 and texts >= 3 * size for _, size, texts, _ in rows)
     # the communities are not arbitrary: one is mostly the regulars of a single airline
     assert max(share for *_, share in rows) >= 0.75, rows
