@@ -10,6 +10,7 @@ top of the flows (communitybench → flows → this module), so nothing imports 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from communitybench import render
-from communitybench.config import BuildConfig, ConfigError, load_config
+from communitybench.config import BuildConfig, ConfigError, default_config, load_config
 from communitybench.release.validation import ValidationFailed
 from communitybench.release.versions import ReleaseError
 from communitybench.settings import get_settings
@@ -58,12 +59,14 @@ USER_ERRORS = (
 class Context:
     """What the global options resolve to."""
 
-    def __init__(self, config_path: Path, warehouse_path: Path):
-        self.config_path = config_path
+    def __init__(self, config_path: Path | None, warehouse_path: Path):
+        self.config_path = config_path  # None: configs/demo.toml or the built-in defaults
         self.warehouse_path = warehouse_path
 
     def config(self) -> BuildConfig:
         try:
+            if self.config_path is None:
+                return default_config()
             return load_config(self.config_path)
         except ConfigError as exc:
             err.print(f"[red]config error:[/red] {exc}")
@@ -94,17 +97,54 @@ def main(
     ctx.obj = Context(config or settings.config, warehouse or settings.warehouse)
 
 
+BLOCKED = (ValidationFailed, ReleaseError, RebuildError, CrawlAborted)
+
+
+class _ExplainedErrors(logging.Filter):
+    """Prefect logs a failed stage with its traceback. For the errors this CLI explains in one
+    line, the terminal gets Prefect's log lines without the traceback (its UI keeps them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], BLOCKED + USER_ERRORS):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 @contextmanager
 def user_errors(prefix: str = "error"):
-    """Turn the errors a user can fix into one message and exit code 2 (crawl stops: 1)."""
+    """One message, no traceback: a blocked release, a build not swapped in or a stopped crawl
+    exit 1; the errors a user can fix (config, files, missing tables) exit 2."""
+    explained = _ExplainedErrors()
+    handlers = list(logging.getLogger().handlers)  # Prefect's console handler
+    for handler in handlers:
+        handler.addFilter(explained)
     try:
         yield
+    except (ValidationFailed, ReleaseError) as exc:
+        err.print(f"[red]release blocked:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except RebuildError as exc:
+        err.print(f"[red]build not swapped in:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
     except CrawlAborted as exc:
         err.print(f"[red]crawl stopped:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     except USER_ERRORS as exc:
         err.print(f"[red]{prefix}:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    finally:
+        for handler in handlers:
+            handler.removeFilter(explained)
+
+
+def release_paths(version: str | None = None) -> dict:
+    """Where the release stage publishes (the environment's settings) and the version asked."""
+    settings = get_settings()
+    return {
+        "releases_dir": settings.releases_dir,
+        "build_dir": settings.build_dir,
+        "version": version,
+    }
 
 
 def run_and_show(obj: Context, names: tuple[str, ...], config: BuildConfig | None = None) -> list:
@@ -113,7 +153,7 @@ def run_and_show(obj: Context, names: tuple[str, ...], config: BuildConfig | Non
 
     config = config or obj.config()
     with user_errors():
-        results, _ = run(config, obj.warehouse_path, list(names))
+        results, _ = run(config, obj.warehouse_path, list(names), **release_paths())
     render.render_terminal(results)
     return results
 
@@ -238,31 +278,10 @@ def build_release(
 
     obj: Context = ctx.obj
     config = obj.config()
-    settings = get_settings()
-    try:
-        pipeline.preflight(config, obj.warehouse_path)
-        summary = flow(
-            config=config,
-            warehouse_path=obj.warehouse_path,
-            releases_dir=settings.releases_dir,
-            build_dir=settings.build_dir,
-            version=version,
-        )
-    except (ValidationFailed, ReleaseError) as exc:
-        err.print(f"[red]release blocked:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except RebuildError as exc:
-        err.print(f"[red]build not swapped in:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except CrawlAborted as exc:
-        err.print(f"[red]crawl stopped:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except USER_ERRORS as exc:
-        err.print(
-            f"[red]build failed (live warehouse and releases untouched):[/red] {exc}",
-            highlight=False,
-        )
-        raise typer.Exit(2) from None
+    paths = release_paths(version)
+    with user_errors("build failed (live warehouse and releases untouched)"):
+        pipeline.preflight(config, obj.warehouse_path, **paths)
+        summary = flow(config=config, warehouse_path=obj.warehouse_path, **paths)
     render.render_terminal(summary.results)
     console = Console()
     console.print(render.rich_table(render.reuse_table(summary.stage_reuse)))
@@ -328,7 +347,7 @@ def serve(
     obj: Context = ctx.obj
     obj.config()  # a bad config stops here, not at 03:00 on Monday
     parameters = {
-        "config_path": str(obj.config_path.resolve()),
+        "config_path": str(obj.config_path.resolve()) if obj.config_path else None,
         "warehouse_path": str(obj.warehouse_path.resolve()),
     }
     try:

@@ -100,6 +100,6 @@ def run(
 ) -> tuple[list[StageResult], dict | None]:
     """``run_stages`` on the task runner ``[runner]`` asks for, after a check (before Prefect
     starts) that every selected stage's input tables exist or come from an earlier one."""
-    pipeline.preflight(config, warehouse_path, names)
+    pipeline.preflight(config, warehouse_path, names, **extras)
     flow_ = run_stages.with_options(task_runner=make_task_runner(config.runner))
     return flow_(config, Path(warehouse_path), names, extras, reuse_releases)

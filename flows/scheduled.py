@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from communitybench.config import load_config
+from communitybench.config import default_config, load_config
 from communitybench.settings import get_settings
 from flows.build_release import build_release
 
@@ -22,7 +22,8 @@ def scheduled_build_release(
 ) -> dict:
     """Rebuild and publish a release from ``config_path`` (default: COMMUNITYBENCH_CONFIG)."""
     settings = get_settings()
-    config = load_config(Path(config_path) if config_path else settings.config)
+    chosen = config_path or settings.config
+    config = load_config(Path(chosen)) if chosen else default_config()
     summary = build_release(
         config=config,
         warehouse_path=Path(warehouse_path) if warehouse_path else settings.warehouse,

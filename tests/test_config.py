@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
-from communitybench.config import ConfigError, load_config
-from communitybench.env import PROJECT_ROOT
+from communitybench.config import BuildConfig, ConfigError, default_config, load_config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO = PROJECT_ROOT / "configs" / "demo.toml"
 
 
 def test_demo_config_loads_with_documented_values():
-    config = load_config(PROJECT_ROOT / "configs" / "demo.toml")
+    config = load_config(DEMO)
     assert config.name == "demo"
     assert config.source.kind == "demo" and config.source.demo.seed == 7
     assert config.resolve(config.source.demo.out_dir) == PROJECT_ROOT / "data" / "demo"
@@ -48,12 +53,12 @@ def test_runner_section_is_documented_and_not_hashed(tmp_path, monkeypatch):
     """Where work runs never changes what it produces: [runner] stays out of the config hash
     (a switch to Dask must not invalidate reuse); COMMUNITYBENCH_DASK_ADDRESS beats the file."""
     from communitybench import runner as runners
-    from communitybench.config import BuildConfig, RunnerConfig
+    from communitybench.config import RunnerConfig
     from communitybench.settings import get_settings
 
-    demo = load_config(PROJECT_ROOT / "configs" / "demo.toml")
+    demo = load_config(DEMO)
     assert demo.runner == RunnerConfig()  # the file documents exactly the defaults
-    documented = (PROJECT_ROOT / "configs" / "demo.toml").read_text().split("[runner]")[1]
+    documented = DEMO.read_text().split("[runner]")[1]
     for key in RunnerConfig.model_fields:
         assert f"{key} =" in documented, key
     path = tmp_path / "dask.toml"
@@ -72,3 +77,38 @@ def test_runner_section_is_documented_and_not_hashed(tmp_path, monkeypatch):
     path.write_text('[runner]\nkind = "ray"\n')
     with pytest.raises(ConfigError, match="runner.kind"):
         load_config(path)
+
+
+def _documented(text: str, section: str, keys: dict) -> list[str]:
+    """Keys of ``section`` (and its sub-sections) that the file does not list, set or commented."""
+    body = text.split(f"[{section}]\n")[1].split("\n[")[0]
+    missing = []
+    for key, value in keys.items():
+        if isinstance(value, dict):
+            missing += _documented(text, f"{section}.{key}", value)
+        elif f"\n{key} =" not in "\n" + body and f"# {key} =" not in body:
+            missing.append(f"{section}.{key}")
+    return missing
+
+
+def test_demo_toml_documents_every_key_with_its_default(tmp_path, monkeypatch):
+    """configs/demo.toml is the documentation of the keys: every section but [reddit] (see
+    configs/reddit.example.toml) lists every key, with exactly the built-in default, so a build
+    without the file (an installed wheel) is the same demo build."""
+    text = DEMO.read_text()
+    defaults = BuildConfig(name="demo").model_dump(mode="json", exclude={"path", "name"})
+    missing = [
+        key
+        for section, keys in defaults.items()
+        if section != "reddit"
+        for key in _documented(text, section, keys)
+    ]
+    assert missing == []
+    assert tomllib.loads(text)["name"] == "demo"
+    assert load_config(DEMO).model_dump(exclude={"path"}) == BuildConfig(name="demo").model_dump(
+        exclude={"path"}
+    )
+    monkeypatch.setenv("COMMUNITYBENCH_HOME", str(tmp_path))  # no configs/ there
+    assert default_config() == BuildConfig(name="demo")
+    monkeypatch.setenv("COMMUNITYBENCH_HOME", str(PROJECT_ROOT))
+    assert default_config().path == DEMO

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 SPLITS_VERSION = "splits_v1"
 SPLIT_NAMES = ("train", "dev", "test")
@@ -32,31 +34,46 @@ def merge_near_duplicates(
 ) -> dict[str, str]:
     """Map each key to a representative key so that near-duplicate vectors share one group.
 
+    Near-duplicate pairs are the edges of a graph over the keys; its connected components
+    (scipy's ``connected_components``) are the groups, so near-duplication is transitive.
+
     Args:
-        keys: one group key per row of ``vectors`` (e.g. the thread of each query).
+        keys: one group key per row of ``vectors`` (e.g. the thread of each query); a key that
+            repeats is one node.
         vectors: query embeddings (any norm).
         threshold: cosine similarity at or above which two queries are near-duplicates.
 
     Returns:
         key -> representative (the smallest key of its connected component).
     """
-    parent = {k: k for k in keys}
+    nodes = sorted(set(keys))
+    index = {k: i for i, k in enumerate(nodes)}
+    node_of = np.array([index[k] for k in keys], dtype=np.int64)
+    rows, cols = [], []
+    for i, j in near_duplicate_pairs(vectors, threshold=threshold):
+        rows.append(node_of[i])
+        cols.append(node_of[j])
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(nodes), len(nodes)))
+    _, labels = connected_components(graph, directed=False)
+    # nodes are sorted, so the first node seen of each component is its smallest key
+    first: dict[int, str] = {}
+    for node, label in zip(nodes, labels.tolist(), strict=True):
+        first.setdefault(label, node)
+    return {k: first[labels[index[k]]] for k in keys}
 
-    def find(k: str) -> str:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
 
-    if len(keys) > 1:
-        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        for start in range(0, len(keys), 2048):  # blocks keep memory bounded
-            sims = unit[start : start + 2048] @ unit.T
-            for i, j in zip(*np.nonzero(sims >= threshold), strict=True):
-                a, b = find(keys[start + i]), find(keys[j])
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-    return {k: find(k) for k in keys}
+def near_duplicate_pairs(vectors: np.ndarray, *, threshold: float) -> list[tuple[int, int]]:
+    """Row pairs ``(a, b)``, ``a < b``, whose cosine similarity is at least ``threshold``."""
+    if len(vectors) < 2:
+        return []
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    pairs = []
+    for start in range(0, len(vectors), 2048):  # blocks keep memory bounded
+        sims = unit[start : start + 2048] @ unit.T
+        for i, j in zip(*np.nonzero(sims >= threshold), strict=True):
+            if start + i < j:
+                pairs.append((int(start + i), int(j)))
+    return pairs
 
 
 def assign_splits(
@@ -79,14 +96,8 @@ def cross_split_near_duplicates(
     ids: list[str], splits: list[str], vectors: np.ndarray, *, threshold: float
 ) -> list[tuple[str, str]]:
     """Pairs of ids whose vectors are near-duplicates but sit in different splits."""
-    if len(ids) < 2:
-        return []
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    pairs = []
-    for start in range(0, len(ids), 2048):
-        sims = unit[start : start + 2048] @ unit.T
-        for i, j in zip(*np.nonzero(sims >= threshold), strict=True):
-            a, b = start + i, j
-            if a < b and splits[a] != splits[b]:
-                pairs.append((ids[a], ids[b]))
-    return pairs
+    return [
+        (ids[a], ids[b])
+        for a, b in near_duplicate_pairs(vectors, threshold=threshold)
+        if splits[a] != splits[b]
+    ]

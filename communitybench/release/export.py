@@ -70,6 +70,11 @@ def export_splits(con, out: Path) -> dict[str, dict[str, int]]:
     return counts
 
 
+def export_rows(con, name: str, params: dict | None = None) -> list[tuple]:
+    """The rows of the export query ``warehouse/exports/<name>.sql``."""
+    return con.sql(warehouse.sql_file(f"exports/{name}.sql"), params=params).fetchall()
+
+
 def collect_stats(con) -> dict:
     """Communities, sizes, noise share, drop counts per reason, profile methods."""
     stats: dict = {"drop_reasons": {}}
@@ -82,7 +87,7 @@ def collect_stats(con) -> dict:
             t: dict(sorted(r.items(), key=lambda kv: -kv[1])) for t, r in drops.items()
         }
     if warehouse.table_exists(con, "communities"):
-        sizes = sorted(r[0] for r in con.table("communities").select("size").fetchall())
+        sizes = [size for (size,) in export_rows(con, "community_sizes")]
         stats.update(
             communities=len(sizes),
             community_size_min=min(sizes, default=0),
@@ -90,16 +95,10 @@ def collect_stats(con) -> dict:
             community_size_median=float(np.median(sizes)) if sizes else 0,
         )
     if warehouse.table_exists(con, "memberships"):
-        total, noise = (
-            con.table("memberships")
-            .aggregate("count(*), count(*) filter (where community_id is null)")
-            .fetchall()[0]
-        )
+        [(total, noise)] = export_rows(con, "membership_noise")
         stats.update(members=total, noise_share=noise / total if total else 0.0)
     if warehouse.table_exists(con, "profiles"):
-        stats["profile_methods"] = dict(
-            con.table("profiles").aggregate("profile_method, count(*)").fetchall()
-        )
+        stats["profile_methods"] = dict(export_rows(con, "profile_methods"))
     return stats
 
 
@@ -114,42 +113,39 @@ def write_plots(con, out: Path) -> None:
     plots.members_map(vectors, labels, out / "members_map.png")
     sizes = []
     if warehouse.table_exists(con, "communities"):
-        sizes = [r[0] for r in con.table("communities").select("size").fetchall()]
+        sizes = [size for (size,) in export_rows(con, "community_sizes")]
     plots.community_sizes(sizes, out / "community_sizes.png")
-    dists = [r[0] for r in con.table("task_dp").select("distribution").fetchall()]
+    dists = [dist for (dist,) in export_rows(con, "dp_distributions")]
     plots.option_distributions(dists, out / "option_distributions.png")
 
 
 def current_ids(con) -> dict:
     """The community, instance and item ids of this release (its ids.json)."""
-    splits = con.table("instance_splits")
-    communities = sorted({r[0] for r in splits.select("community_id").fetchall()})
-    instances = sorted(f"{t}:{i}" for t, i in splits.select("task, instance_id").fetchall())
-    items = [r[0] for r in con.sql(warehouse.sql_file("exports/release_items.sql")).fetchall()]
-    return {"communities": communities, "instances": instances, "items": items}
+    return {
+        "communities": [c for (c,) in export_rows(con, "release_communities")],
+        "instances": [i for (i,) in export_rows(con, "release_instances")],
+        "items": [item for (item,) in export_rows(con, "release_items")],
+    }
 
 
 def removed_since(con, previous_items: list[str]) -> int:
     """Items used by the previous release that are now deleted, removed or taken down."""
     if not previous_items:
         return 0
-    select = warehouse.sql_file("exports/removed_items.sql")
-    return con.sql(select, params={"items": previous_items}).fetchall()[0][0]
+    return export_rows(con, "removed_items", {"items": previous_items})[0][0]
 
 
 def sources(con) -> dict:
     """Which dump files and which time range the release was built from."""
     out = {}
     if warehouse.table_exists(con, "ingest_files"):
-        files = con.table("ingest_files").select("source_file, file_key, lines_done, completed")
+        keys = ("file", "file_key", "lines", "completed")
         out["dump_files"] = [
-            dict(zip(("file", "file_key", "lines", "completed"), r, strict=True))
-            for r in sorted(files.fetchall())
+            dict(zip(keys, row, strict=True)) for row in export_rows(con, "source_files")
         ]
     if warehouse.table_exists(con, "stg_comments"):
-        kept = con.table("stg_comments").filter("drop_reason is null")
-        lo, hi = kept.aggregate("min(created_utc), max(created_utc)").fetchall()[0]
-        out["comments_created"] = [str(lo), str(hi)]
+        [(first, last)] = export_rows(con, "comment_range")
+        out["comments_created"] = [str(first), str(last)]
     return out
 
 

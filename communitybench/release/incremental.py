@@ -25,14 +25,12 @@ COPIED = ("pi", "dp", "ccg", "ci", "plots", "stats.json", "ids.json")
 def input_fingerprint(con, *, config, code: dict, takedowns: Path | None) -> str:
     """sha256 over config, code versions, takedowns and the raw observation tables."""
     state = {"config": config.config_hash(), "code": code, "raw": {}}
+    select = warehouse.sql_file("exports/raw_fingerprint.sql")
     for table in RAW_TABLES:
         if warehouse.table_exists(con, table):
-            row = (
-                con.table(table)
-                .aggregate("count(*), bit_xor(hash(obs_id)), max(retrieved_at)::varchar")
-                .fetchall()[0]
-            )
-            state["raw"][table] = [row[0], str(row[1]), row[2]]
+            warehouse.set_variables(con, {"raw_table": table})
+            [(observations, key_hash, newest)] = con.sql(select).fetchall()
+            state["raw"][table] = [observations, str(key_hash), newest]
     if takedowns is not None and Path(takedowns).exists():
         state["takedowns"] = hashlib.sha256(Path(takedowns).read_bytes()).hexdigest()
     blob = json.dumps(state, sort_keys=True, default=str).encode()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import schemas
+import warehouse
 from schemas import TableSchema
 
 VALIDATION_VERSION = "validation_v1"
@@ -167,7 +168,7 @@ def table_frame(con, schema: TableSchema):
 
 def _username_hits_sql(con, schema: TableSchema) -> str:
     """Per row: how many text values equal a username, or JSON tokens equal a handle."""
-    sources = [t for t in ("stg_comments", "stg_submissions") if _exists(con, t)]
+    sources = [t for t in ("stg_comments", "stg_submissions") if warehouse.table_exists(con, t)]
     authors = " union ".join(f"select author from {t} where author is not null" for t in sources)
     authors = authors or "select null::varchar as author where false"
     texts = [c.name for c in schema.columns if c.type == "VARCHAR"]
@@ -188,11 +189,6 @@ def _username_hits_sql(con, schema: TableSchema) -> str:
     """
 
 
-def _exists(con, table: str) -> bool:
-    query = "select count(*) from information_schema.tables where table_name = ?"
-    return con.execute(query, [table]).fetchall()[0][0] > 0
-
-
 def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> ValidationSummary:
     """Run the generated suites on the given warehouse tables; build Data Docs if asked."""
     docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None  # GX needs absolute
@@ -200,7 +196,7 @@ def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> 
     summary = ValidationSummary(docs_dir=str(docs_dir) if docs_dir else None)
     for name in tables:
         schema = schemas.load_schema(name)
-        if con.execute(f"select count(*) from {name}").fetchall()[0][0] == 0:
+        if warehouse.row_count(con, name) == 0:
             summary.tables[name] = {
                 "rows": 0,
                 "checks": 0,

@@ -65,6 +65,12 @@ def reuse_decision(con, params: Params) -> dict:
     return {"fingerprint": current, "previous": previous, "reusable": same}
 
 
+def check(params: Params) -> None:
+    """A requested version that is published already stops the run before any stage starts."""
+    if params.version:
+        next_version(params.releases_dir, today=utc_now(), requested=params.version)
+
+
 def run(con, params: Params) -> StageResult:
     """Assign splits, run the gates (raise on failure), publish ``releases/<version>``."""
     now = utc_now()
@@ -152,14 +158,7 @@ def _tables_in(con) -> list:
 def _llm_models(con) -> list[str]:
     if not warehouse.table_exists(con, "profiles"):
         return []
-    rows = (
-        con.table("profiles")
-        .filter("profile_method = 'llm' and model is not null")
-        .select("model")
-        .distinct()
-        .fetchall()
-    )
-    return sorted(r[0] for r in rows)
+    return [model for (model,) in export.export_rows(con, "llm_models")]
 
 
 STAGE = Stage(
@@ -171,4 +170,6 @@ STAGE = Stage(
     inputs=("task_pi", "task_dp", "task_ccg", "task_ci"),
     outputs=("instance_splits",),
     reusable=True,
+    carry=lambda params, previous: republish(params, previous=previous),
+    check=check,
 )

@@ -19,25 +19,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-import typer
 import yaml
-from prefect import flow
 from typer.testing import CliRunner
 
-from communitybench import serve as scheduling
-from communitybench.cli import Context
-from communitybench.commands.serve import serve as serve_command
+from flows import serve as scheduling
+from flows.cli import app
+from tests.fixtures.flows import nap
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 FINAL = {"COMPLETED", "CANCELLED", "FAILED", "CRASHED"}
-
-
-@flow(name="nap")
-def nap(seconds: float = 4.0) -> float:
-    """Stand-in for scheduled_build_release: holds the concurrency slot for ``seconds``."""
-    time.sleep(seconds)
-    return seconds
 
 
 # --- deployment construction and the command (no server) ----------------------------------------
@@ -46,7 +37,7 @@ def nap(seconds: float = 4.0) -> float:
 def test_build_deployment_has_cron_and_a_limit_of_one():
     deployment = scheduling.build_deployment(nap, cron="0 3 * * 1", parameters={"seconds": 1.0})
     assert deployment.name == "scheduled"
-    assert deployment.entrypoint == "tests.flows.test_serve.nap"
+    assert deployment.entrypoint == "tests.fixtures.flows.nap"
     assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [
         ("0 3 * * 1", "UTC")
     ]
@@ -92,15 +83,10 @@ def test_prefect_yaml_matches_the_serve_settings():
     )
 
 
-def _cli(config_path: Path) -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main(ctx: typer.Context) -> None:
-        ctx.obj = Context(config_path, Path("wh.duckdb"))
-
-    app.command("serve")(serve_command)
-    return app
+def _serve(config_path: Path, *args: str):
+    """``communitybench --config <config_path> --warehouse wh.duckdb serve <args>``."""
+    global_options = ["--config", str(config_path), "--warehouse", "wh.duckdb"]
+    return CliRunner().invoke(app, [*global_options, "serve", *args])
 
 
 def test_serve_command_deploys_the_wrapper_with_json_parameters(monkeypatch):
@@ -109,8 +95,8 @@ def test_serve_command_deploys_the_wrapper_with_json_parameters(monkeypatch):
     monkeypatch.setattr(
         scheduling, "serve_deployment", lambda d, url, log_level: served.update(d=d, url=url)
     )
-    args = ["serve", "--cron", "*/5 * * * *", "--overlap", "wait", "--api-url", "http://x/api"]
-    result = CliRunner().invoke(_cli(ROOT / "configs" / "demo.toml"), args)
+    args = ["--cron", "*/5 * * * *", "--overlap", "wait", "--api-url", "http://x/api"]
+    result = _serve(ROOT / "configs" / "demo.toml", *args)
     assert result.exit_code == 0, result.output
     deployment = served["d"]
     assert deployment.entrypoint == "flows.scheduled.scheduled_build_release"
@@ -126,12 +112,12 @@ def test_serve_command_deploys_the_wrapper_with_json_parameters(monkeypatch):
 def test_serve_command_stops_on_a_bad_config_or_no_server(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[source]\nkind = 'carrier-pigeon'\n")
-    result = CliRunner().invoke(_cli(bad), ["serve"])
+    result = _serve(bad)
     assert result.exit_code == 2
     assert "config error" in result.output
 
     url = f"http://127.0.0.1:{_free_port()}/api"
-    result = CliRunner().invoke(_cli(ROOT / "configs" / "demo.toml"), ["serve", "--api-url", url])
+    result = _serve(ROOT / "configs" / "demo.toml", "--api-url", url)
     assert result.exit_code == 2
     assert "no Prefect server answers" in result.output
 
@@ -199,7 +185,7 @@ def server(tmp_path_factory):
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "2",  # ENQUEUE retry; 30 s
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # serve polls for due runs every 10 s by default
-        "PYTHONPATH": str(ROOT),  # flow-run subprocesses import tests.flows.test_serve.nap
+        "PYTHONPATH": str(ROOT),  # flow-run subprocesses import tests.fixtures.flows.nap
     }
     log = home / "server.log"
     args = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
@@ -215,8 +201,8 @@ def _serve_nap(server, tmp_path: Path, name: str, cron: str, overlap: str = "can
     """Serve ``nap`` like ``communitybench serve`` does; returns (process, deployment, log)."""
     api_url, env = server
     code = (
-        "from communitybench.serve import build_deployment, serve_deployment\n"
-        "from tests.flows.test_serve import nap\n"
+        "from flows.serve import build_deployment, serve_deployment\n"
+        "from tests.fixtures.flows import nap\n"
         f"d = build_deployment(nap, cron={cron!r}, overlap={overlap!r}, name={name!r})\n"
         f"serve_deployment(d, {api_url!r})\n"
     )
@@ -326,7 +312,7 @@ def test_prefect_yaml_deploys_to_a_server(server):
 
 @pytest.mark.slow
 def test_make_serve_script_starts_a_loopback_server_and_stops_cleanly(tmp_path):
-    """scripts/serve.sh end to end (needs ``serve`` registered in communitybench/cli.py)."""
+    """scripts/serve.sh end to end (needs ``serve`` registered in flows/cli.py)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env |= {

@@ -53,3 +53,26 @@ def test_near_duplicates_merge_into_one_group():
     merged = [mapping[k] for k in ["t4", "t2", "t3", "t1"]]
     splits = assign_splits(merged, seed=3, fractions=FRACTIONS)
     assert cross_split_near_duplicates(ids, splits, vectors, threshold=0.99) == []
+
+
+def test_near_duplicate_groups_are_connected_components():
+    # a chain a~b~c (a and c are not near-duplicates themselves) is one group; d stands alone;
+    # a key that repeats is one node, its rows joining what either row touches
+    angle = np.deg2rad([0.0, 5.0, 10.0, 90.0, 10.0])
+    vectors = np.stack([np.cos(angle), np.sin(angle)], axis=1) * [[1], [3], [0.5], [2], [1]]
+    threshold = float(np.cos(np.deg2rad(6.0)))  # 5° apart: duplicates; 10°: not
+    keys = ["c", "b", "a", "d", "e"]
+    assert merge_near_duplicates(keys, vectors, threshold=threshold) == {
+        "c": "a",
+        "b": "a",
+        "a": "a",
+        "d": "d",
+        "e": "a",  # same direction as "a"
+    }
+    # the representative is the smallest key of the group, whatever the row order
+    order = [4, 2, 0, 3, 1]
+    shuffled = merge_near_duplicates([keys[i] for i in order], vectors[order], threshold=threshold)
+    assert shuffled == merge_near_duplicates(keys, vectors, threshold=threshold)
+    repeated = merge_near_duplicates(["x", "y", "x"], vectors[[0, 3, 3]], threshold=threshold)
+    assert repeated == {"x": "x", "y": "x"}
+    assert merge_near_duplicates(["solo"], vectors[:1], threshold=threshold) == {"solo": "solo"}

@@ -14,7 +14,7 @@ import pytest
 
 from warehouse import swap
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # A separate process holding a read-only connection on the live file; it answers each line it
 # reads ("query", "reopen") with one JSON line, and exits on "quit".
@@ -121,7 +121,7 @@ def test_read_only_session_keeps_answering_during_a_rebuild(live):
         with swap.rebuild(live) as building:
             assert building == live.with_name("wh.duckdb.building")
             with duckdb.connect(str(building)) as con:
-                assert con.execute("select count(*) from t").fetchone() == (2,)  # a copy
+                assert con.execute("select count(*) from t").fetchall() == [(2,)]  # a copy
                 con.execute("insert into t select 2 from range(100000)")
                 con.execute("delete from t where version = 1")
                 # a build writing the copy: the live file still answers, old and new sessions
@@ -161,7 +161,7 @@ def test_failed_rebuild_leaves_the_live_file_byte_identical(live):
     assert live.with_name("wh.duckdb.building").exists()
     with swap.rebuild(live) as building:
         with duckdb.connect(str(building)) as con:
-            assert con.execute("select count(*) from t").fetchone() == (2,)
+            assert con.execute("select count(*) from t").fetchall() == [(2,)]
     assert live.stat().st_ino != inode  # swapped in
     assert query_once(live) == [[1, 2]]
 
@@ -269,8 +269,8 @@ def test_sql_session_stays_usable_during_a_real_build_release(tmp_path, prefect_
     report = json.loads(out)
     assert report["errors"] == [] and report["seen"] == [0], (report, err)
     assert report["queries"] > 20  # it answered all through the build
-    assert len(summary["views"]["created"]) == 4
+    assert len(summary.result("views").details["created"]) == 4
     with warehouse.connect(live, read_only=True) as con:
-        assert con.execute("select count(*) from raw_comments").fetchone()[0] > 0
-        assert con.execute("select count(*) from v_community_summary").fetchone()[0] > 0
+        assert con.execute("select count(*) from raw_comments").fetchall()[0][0] > 0
+        assert con.execute("select count(*) from v_community_summary").fetchall()[0][0] > 0
     assert not live.with_name("wh.duckdb.building").exists()

@@ -1,0 +1,8 @@
+-- Members per community, smallest first: the card's size statistics and the sizes plot.
+with
+
+final as (
+    select size, from communities order by size
+)
+
+select * from final
