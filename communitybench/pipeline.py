@@ -116,11 +116,11 @@ def carry(
 ) -> StageResult:
     """The result of a reusable stage that did not run: nothing changed since ``previous``.
 
-    The release stage republishes ``previous``'s files under a new version; the others report
-    the work the warehouse carries over.
+    A stage with its own ``carry`` runs it (the release republishes ``previous``'s files under a
+    new version); the others report the work the warehouse carries over.
     """
-    if stage_.name == release.STAGE.name:
-        return release.republish(params_for(stage_, config, **extras), previous=previous)
+    if stage_.carry is not None:
+        return stage_.carry(params_for(stage_, config, **extras), previous)
     note = f"inputs unchanged since {previous}: not run"
     with warehouse.connect(warehouse_path) as con:
         work = stage_.carried(con) if stage_.carried else ()

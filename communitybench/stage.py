@@ -144,6 +144,8 @@ class Stage:
         when: Whether it runs for a config (sources run only for their ``source.kind``).
         reusable: Skipped when the inputs of the release are unchanged (see flows/build_release).
         carried: For a skipped stage, the work the warehouse carries over (counted there).
+        carry: What a skipped stage does instead, when more than counting: ``carry(params,
+            previous)`` returns its result (the release republishes the previous files).
         retries: Prefect retries of its task (network stages).
         check: Raises a clear error for unusable params before any stage of a run starts
             (a missing dump file, takedown list or credential).
@@ -159,5 +161,6 @@ class Stage:
     when: Callable[[BuildConfig], bool] = always
     reusable: bool = False
     carried: Callable[[duckdb.DuckDBPyConnection], tuple[Work, ...]] | None = None
+    carry: Callable[[Any, str], StageResult] | None = None
     retries: int = 0
     check: Callable[[Any], None] | None = None
