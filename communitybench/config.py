@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from communitybench.env import project_root
+
 
 class ConfigError(ValueError):
     """A build config that cannot be used; the message names the file, key and problem."""
@@ -236,10 +238,22 @@ class BuildConfig(ConfigSections):
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def resolve(self, relative: Path) -> Path:
-        """Resolve a path from the config relative to the project root (the configs' parent)."""
-        if relative.is_absolute() or self.path is None:
+        """Resolve a path from the config relative to the project root: the parent of the
+        config's ``configs/`` folder, or ``project_root()`` for the built-in defaults."""
+        if relative.is_absolute():
             return relative
-        return (self.path.resolve().parent.parent / relative).resolve()
+        root = project_root() if self.path is None else self.path.resolve().parent.parent
+        return (root / relative).resolve()
+
+
+DEFAULT_CONFIG = Path("configs") / "demo.toml"
+
+
+def default_config() -> BuildConfig:
+    """``configs/demo.toml`` under the project root when there is one, else the built-in
+    defaults (the same demo build: every key of configs/demo.toml is its default here)."""
+    path = project_root() / DEFAULT_CONFIG
+    return load_config(path) if path.exists() else BuildConfig(name="demo")
 
 
 def load_config(path: Path | str) -> BuildConfig:

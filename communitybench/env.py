@@ -1,4 +1,4 @@
-"""Process environment defaults measured in ../shared/ENVIRONMENT.md.
+"""Process environment defaults measured in ../shared/ENVIRONMENT.md, and the project root.
 
 They are applied with ``setdefault`` so an operator can still override any of them.
 """
@@ -8,12 +8,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def project_root() -> Path:
+    """Where relative paths live (``configs/``, ``warehouse/``, ``releases/``, ``data/``):
+    ``$COMMUNITYBENCH_HOME``, else the working directory (the checkout's root when ``make``
+    runs). Nothing depends on where the package itself is installed, so a wheel works."""
+    return Path(os.environ.get("COMMUNITYBENCH_HOME") or Path.cwd())
 
 
 def apply_offline_defaults(root: Path | None = None) -> None:
     """Set offline/telemetry/cache variables unless the caller already set them."""
-    root = root or Path(os.environ.get("COMMUNITYBENCH_HOME", PROJECT_ROOT))
+    root = root or project_root()
     defaults = {
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",

@@ -10,10 +10,10 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from communitybench.env import PROJECT_ROOT
+from communitybench.env import project_root
 
 # A development-only key so the demo runs with no setup; real builds must set their own.
 DEV_PSEUDONYM_KEY = "communitybench-dev-key-not-secret"
@@ -26,11 +26,14 @@ class Settings(BaseSettings):
         env_prefix="COMMUNITYBENCH_", env_file=".env", extra="ignore", frozen=True
     )
 
-    config: Path = PROJECT_ROOT / "configs" / "demo.toml"
-    warehouse: Path = PROJECT_ROOT / "warehouse" / "communitybench.duckdb"
-    data_dir: Path = PROJECT_ROOT / "data"
-    releases_dir: Path = PROJECT_ROOT / "releases"
-    build_dir: Path = PROJECT_ROOT / "build"
+    # relative to the project root (communitybench.env.project_root): $COMMUNITYBENCH_HOME or cwd
+    config: Path | None = None  # None: configs/demo.toml there, else the built-in demo defaults
+    warehouse: Path = Field(
+        default_factory=lambda: project_root() / "warehouse" / "communitybench.duckdb"
+    )
+    data_dir: Path = Field(default_factory=lambda: project_root() / "data")
+    releases_dir: Path = Field(default_factory=lambda: project_root() / "releases")
+    build_dir: Path = Field(default_factory=lambda: project_root() / "build")
     # keyed pseudonyms: member_id = HMAC-SHA256(pseudonym_key, author)
     pseudonym_key: SecretStr | None = None
     # reddit API (praw also reads praw.ini and its own praw_* variables)
