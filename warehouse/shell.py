@@ -25,15 +25,7 @@ End a statement with ';' (it may span lines). Meta-commands:
   .reload          reopen the file (see the newest build)
   .help            this text
   .quit            leave (or Ctrl-D); Ctrl-C drops the statement being typed"""
-META = {
-    ".tables": "select table_name as name, 'table' as type, estimated_size as rows "
-    "from duckdb_tables() where not internal union all "
-    "select view_name, 'view', null from duckdb_views() where not internal order by 2, 1",
-    ".views": "select view_name as view, comment as description from duckdb_views() "
-    "where view_name like 'v\\_%' escape '\\' order by 1",
-    ".schema": "select column_name as column, data_type as type, comment as description "
-    "from duckdb_columns() where table_name = ? order by column_index",
-}
+META = {".tables": "tables", ".views": "views", ".schema": "schema"}  # warehouse/shell_meta/
 
 
 class Shell:
@@ -59,7 +51,7 @@ class Shell:
             return False
         return True
 
-    def show(self, query: str, params: list | None = None) -> None:
+    def show(self, query: str, params: dict | None = None) -> None:
         """Run one statement; print its result as a table (if it has one)."""
         relation = self.con.sql(query, params=params)
         if relation is not None:
@@ -71,7 +63,8 @@ class Shell:
         name, _, arg = line.partition(" ")
         arg = arg.strip().rstrip(";")
         if name in META:
-            self.show(META[name], [arg] if "?" in META[name] else None)
+            sql = warehouse.sql_file(f"shell_meta/{META[name]}.sql")
+            self.show(sql, {"name": arg} if name == ".schema" else None)
             return True
         if name == ".reload":
             self.close()
