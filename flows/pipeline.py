@@ -25,7 +25,9 @@ from communitybench import pipeline
 from communitybench.config import BuildConfig
 from communitybench.render import render_markdown
 from communitybench.runner import make_task_runner
+from communitybench.sources.reddit.client import CredentialsError
 from communitybench.stage import StageResult
+from warehouse import StageInputError
 
 
 def _artifact(result: StageResult) -> None:
@@ -33,6 +35,17 @@ def _artifact(result: StageResult) -> None:
     create_markdown_artifact(
         key=key, markdown=render_markdown([result]), description=f"stage {result.name}"
     )
+
+
+def worth_retrying(task, task_run, state) -> bool:
+    """A stage's retries (network stages) are for outages, not for what a user must fix."""
+    try:
+        state.result()
+    except (CredentialsError, StageInputError, FileNotFoundError, ValueError):
+        return False
+    except Exception:  # noqa: BLE001 - any other failure may be transient
+        return True
+    return True
 
 
 # no Prefect result cache: the warehouse is the state (a cache would skip a stage whose inputs
@@ -85,7 +98,9 @@ def run_stages(
             carry = carry_stage.with_options(name=f"carry:{stage.name}")
             results.append(carry(stage.name, config, warehouse_path, reuse["previous"], extras))
         else:
-            run = run_stage.with_options(name=stage.name, retries=stage.retries)
+            run = run_stage.with_options(
+                name=stage.name, retries=stage.retries, retry_condition_fn=worth_retrying
+            )
             results.append(run(stage.name, config, warehouse_path, extras))
     return results, reuse
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -170,9 +171,12 @@ def two_paths(demo_build, tmp_path_factory, prefect_harness):
     config = root / "configs" / "demo.toml"
     config.parent.mkdir()
     demo = demo_build.config.source.demo
+    # a private copy of the session forum: build-release's demo_forum stage rewrites a folder
+    # whose truth.json names other months (the session folder holds two, this build reads one)
+    forum = shutil.copytree(demo.out_dir, root / "forum")
     config.write_text(
         f'[source]\nkind = "demo"\n[source.demo]\nseed = {demo.seed}\nmonths = {demo.months}\n'
-        f'out_dir = "{demo.out_dir}"\n'
+        f'out_dir = "{forum}"\n'
     )
     a, b = demo_build.copy(root / "a.duckdb"), demo_build.copy(root / "b.duckdb")
     for wh in (a, b):

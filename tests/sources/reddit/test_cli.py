@@ -60,6 +60,9 @@ def test_rejected_credentials_stop_the_crawl_with_a_clear_message(recordings, re
         result = invoke("--warehouse", str(tmp_path / "wh.duckdb"), "crawl", "--config", cfg)
     assert result.exit_code == 2
     assert "rejected the credentials" in result.output and SECRET not in result.output
+    # retrying cannot fix credentials: the stage's task ran once (an outage runs it 3 times)
+    wh = tmp_path / "wh.duckdb"
+    assert query(wh, "select attempts from crawl_runs") == [(1,)]
 
 
 def test_no_subreddits_is_a_clear_error(reddit_env, tmp_path):
