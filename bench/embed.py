@@ -2,14 +2,16 @@
 
 Builds the demo forum's ``texts`` table (generate → ingest → staging → texts), then times
 1. bare ``encode(texts, batch_size)`` on the distinct cleaned texts (the baseline),
-2. ``run_embeddings`` on an empty cache: read misses, encode longest first, Arrow inserts,
-3. ``run_embeddings`` again: everything cached,
+2. the ``embeddings`` stage (``pipeline.execute``) on an empty cache: read misses, encode
+   longest first, Arrow inserts,
+3. the stage again: everything cached,
 with the model loaded once beforehand for both. Prints texts/s and the ratio stage/bare
 (target >= 0.9), by wall clock and by process CPU time (the steadier figure on a machine
 shared with other jobs; ``--cpu-threads 1`` steadies it further). Rounds alternate the order.
-``--runner local|dask`` then also times the ``embed_texts`` flow (what ``build_release`` runs:
-chunks as Prefect tasks on that task runner; ``dask`` = a LocalCluster of ``--workers``
-processes, each loading the model) against the same bare baseline, by wall clock.
+``--runner local|dask`` then also times the stage through the ``run_stages`` flow (what
+``build_release`` runs: chunks as Prefect tasks on that task runner; ``dask`` = a LocalCluster
+of ``--workers`` processes, each loading the model) against the same bare baseline, by wall
+clock.
 
     .venv/bin/python bench/embed.py [--scale 1.0] [--limit N] [--batch-size 32] [--rounds 1]
         [--cpu-threads 0] [--runner local|dask] [--workers 2]
@@ -25,8 +27,9 @@ from pathlib import Path
 
 import communitybench  # noqa: F401  (offline defaults)
 import warehouse
-from communitybench import embeddings, stages
-from communitybench.config import EmbedConfig
+from communitybench import pipeline
+from communitybench.config import BuildConfig, EmbedConfig
+from communitybench.inference.encoder import load_encoder, resolve_device
 
 
 def demo_texts(folder: Path, *, scale: float, limit: int | None) -> Path:
@@ -35,9 +38,9 @@ def demo_texts(folder: Path, *, scale: float, limit: int | None) -> Path:
 
     write_demo_forum(folder / "forum", seed=7, scale=scale)
     wh = folder / "bench.duckdb"
-    files = sorted((folder / "forum").glob("R*_*.zst"))
-    stages.ingest_and_stage(wh, files)
-    embeddings.run_texts(wh)
+    config = BuildConfig(source={"kind": "demo", "demo": {"out_dir": folder / "forum"}})
+    for name in ("ingest", "staging", "texts"):
+        pipeline.execute(pipeline.stage(name), config, wh)
     if limit:
         with warehouse.connect(wh) as con:
             con.execute(
@@ -57,16 +60,10 @@ def distinct_texts(wh: Path) -> list[str]:
 
 
 def time_stage(wh: Path, cfg: EmbedConfig) -> tuple[float, dict]:
+    """Wall seconds and details of the embeddings stage as a build runs it (no Prefect)."""
     started = time.perf_counter()
-    summary = embeddings.run_embeddings(
-        wh,
-        model=cfg.model,
-        revision=cfg.revision,
-        device=cfg.device,
-        batch_size=cfg.batch_size,
-        progress=False,
-    )
-    return time.perf_counter() - started, summary
+    result = pipeline.execute(pipeline.stage("embeddings"), BuildConfig(embed=cfg), wh)
+    return time.perf_counter() - started, dict(result.details)
 
 
 def main() -> None:
@@ -88,9 +85,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
         wh = demo_texts(Path(tmp), scale=args.scale, limit=args.limit)
         texts = distinct_texts(wh)
-        device = embeddings.resolve_device(cfg.device)
+        device = resolve_device(cfg.device)
         started = time.perf_counter()
-        encoder = embeddings.load_encoder(cfg.model, cfg.revision, device)
+        encoder = load_encoder(cfg.model, cfg.revision, device)
         print(f"model load {time.perf_counter() - started:.1f} s on {device}; {len(texts):,} texts")
         encoder.encode(texts[:64], batch_size=args.batch_size)  # warm-up (allocations, kernels)
         for round_no in range(1, args.rounds + 1):
@@ -112,18 +109,19 @@ def main() -> None:
             flow_wall, summary = time_flow(wh, cfg, args.runner, args.workers, args.cpu_threads)
             bare_wall, _ = measure("bare", encoder, texts, wh, cfg)  # right after, same load
             print(
-                f"embed_texts flow on {summary['runner']}: {len(texts) / flow_wall:,.1f} texts/s "
+                f"run_stages flow on {summary['runner']}: {len(texts) / flow_wall:,.1f} texts/s "
                 f"wall, bare {len(texts) / bare_wall:,.1f}, ratio bare/flow "
                 f"{bare_wall / flow_wall:.3f}"
             )
 
 
 def time_flow(wh: Path, cfg: EmbedConfig, kind: str, workers: int, cpu_threads: int):
-    """Wall seconds of the embed_texts flow on a cold cache (Prefect's API started before)."""
+    """Wall seconds of the stage in the run_stages flow on a cold cache (Prefect's API started
+    before)."""
     from prefect import flow
 
-    from communitybench.config import BuildConfig, RunnerConfig
-    from flows.communities import embed_on_runner
+    from communitybench.config import RunnerConfig
+    from flows.pipeline import run
 
     flow(lambda: None, name="warm-up")()  # start the ephemeral Prefect API outside the timing
     runner = RunnerConfig(kind=kind, n_workers=workers, threads_per_worker=1)
@@ -132,7 +130,8 @@ def time_flow(wh: Path, cfg: EmbedConfig, kind: str, workers: int, cpu_threads: 
     with warehouse.connect(wh) as con:
         con.execute("drop table if exists embeddings")
     started = time.perf_counter()
-    summary = embed_on_runner(config, wh)
+    results, _ = run(config, wh, ["embeddings"])
+    summary = dict(results[0].details)
     assert summary["computed"] > 0, summary
     return time.perf_counter() - started, summary
 

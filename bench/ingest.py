@@ -20,7 +20,8 @@ import duckdb
 import zstandard
 
 import communitybench  # noqa: F401  (offline defaults)
-from communitybench import stages
+from communitybench import pipeline
+from communitybench.config import BuildConfig
 
 WORDS = (
     "the a knife sourdough starter budget meal prep run mile pace coffee grinder roast "
@@ -56,17 +57,10 @@ def write_dump(path: Path, rows: int, seed: int = 1) -> None:
 
 
 def time_project(path: Path, wh: Path) -> float:
+    """The ingest stage as a build runs it (``pipeline.execute``, no Prefect overhead)."""
+    config = BuildConfig(source={"kind": "dumps", "dumps": [path.resolve()]})
     start = time.perf_counter()
-    stages.run_ingest(
-        wh,
-        [path],
-        subreddits=[],
-        date_from=None,
-        date_to=None,
-        batch_lines=250_000,
-        max_line_bytes=1_000_000,
-        progress=False,
-    )
+    pipeline.execute(pipeline.stage("ingest"), config, wh)
     return time.perf_counter() - start
 
 

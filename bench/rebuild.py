@@ -30,7 +30,7 @@ def _config(root: Path, scale: float, months: int):
     return load_config(path)
 
 
-def _timed(config, root: Path) -> tuple[float, dict]:
+def _timed(config, root: Path) -> tuple[float, object]:
     from flows.build_release import build_release
 
     start = time.perf_counter()
@@ -56,16 +56,15 @@ def main() -> None:
     full, first = _timed(_config(args.out, args.scale, 1), args.out)
     again, second = _timed(_config(args.out, args.scale, 1), args.out)
     added, third = _timed(_config(args.out, args.scale, 2), args.out)
-    print(f"full build (scale {args.scale}):   {full:8.1f} s  -> {first['release']['version']}")
+    print(f"full build (scale {args.scale}):   {full:8.1f} s  -> {first.release['version']}")
     print(
-        f"no-change rebuild:         {again:8.1f} s  -> {second['release']['version']} "
-        f"(reused from {second['release'].get('reused_from')})"
+        f"no-change rebuild:         {again:8.1f} s  -> {second.release['version']} "
+        f"(reused from {second.release.get('reused_from')})"
     )
     print(f"ratio no-change / full:    {again / full:8.3f}   (target <= 0.05)")
-    print(f"+10% data (month 2):       {added:8.1f} s  -> {third['release']['version']}")
-    reuse = third.get("communities", {}).get("embeddings", {})
-    if reuse:
-        print(f"  embeddings on +10%: {reuse}")
+    print(f"+10% data (month 2):       {added:8.1f} s  -> {third.release['version']}")
+    embedded = third.result("embeddings").counts("texts")
+    print(f"  embeddings on +10%: {embedded.computed:,} computed, {embedded.reused:,} cached")
 
 
 if __name__ == "__main__":
