@@ -10,9 +10,7 @@ top of the flows (communitybench → flows → this module), so nothing imports 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -22,15 +20,9 @@ from rich.table import Table as RichTable
 
 from communitybench import render
 from communitybench.config import BuildConfig, ConfigError, default_config, load_config
-from communitybench.release.validation import ValidationFailed
-from communitybench.release.versions import ReleaseError
 from communitybench.settings import get_settings
-from communitybench.sources.reddit.client import CredentialsError
-from communitybench.sources.reddit.crawl import CrawlAborted
 from communitybench.stages import STAGES
-from transforms.takedowns import TakedownError
-from warehouse import StageInputError
-from warehouse.swap import RebuildError
+from flows.errors import err, user_errors
 
 app = typer.Typer(
     help="Build, validate and rebuild a benchmark of community-level preferences.",
@@ -38,7 +30,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 
 # per-stage commands: a command runs these stages, in pipeline order
 STAGE_COMMANDS = {
@@ -46,14 +37,6 @@ STAGE_COMMANDS = {
     "communities": ("texts", "embeddings", "members", "communities"),
     "tasks": ("labels", "profiles", "tasks"),
 }
-USER_ERRORS = (
-    StageInputError,
-    FileNotFoundError,
-    TakedownError,
-    CredentialsError,
-    ValueError,
-    RuntimeError,
-)
 
 
 class Context:
@@ -95,46 +78,6 @@ def main(
 ) -> None:
     settings = get_settings()
     ctx.obj = Context(config or settings.config, warehouse or settings.warehouse)
-
-
-BLOCKED = (ValidationFailed, ReleaseError, RebuildError, CrawlAborted)
-
-
-class _ExplainedErrors(logging.Filter):
-    """Prefect logs a failed stage with its traceback. For the errors this CLI explains in one
-    line, the terminal gets Prefect's log lines without the traceback (its UI keeps them)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], BLOCKED + USER_ERRORS):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-@contextmanager
-def user_errors(prefix: str = "error"):
-    """One message, no traceback: a blocked release, a build not swapped in or a stopped crawl
-    exit 1; the errors a user can fix (config, files, missing tables) exit 2."""
-    explained = _ExplainedErrors()
-    handlers = list(logging.getLogger().handlers)  # Prefect's console handler
-    for handler in handlers:
-        handler.addFilter(explained)
-    try:
-        yield
-    except (ValidationFailed, ReleaseError) as exc:
-        err.print(f"[red]release blocked:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except RebuildError as exc:
-        err.print(f"[red]build not swapped in:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except CrawlAborted as exc:
-        err.print(f"[red]crawl stopped:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except USER_ERRORS as exc:
-        err.print(f"[red]{prefix}:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    finally:
-        for handler in handlers:
-            handler.removeFilter(explained)
 
 
 def release_paths(version: str | None = None) -> dict:

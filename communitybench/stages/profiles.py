@@ -19,6 +19,7 @@ from communitybench.settings import Settings, get_settings
 from communitybench.stage import Stage, StageParams, StageResult, Work
 from transforms import labels
 from transforms import profiles as profiles_t
+from transforms.profile_schema import PROFILE_SCHEMA, validate_profile
 
 NO_ENDPOINT = (
     "no LLM endpoint configured (set COMMUNITYBENCH_LLM_BASE_URL and COMMUNITYBENCH_LLM_MODEL "
@@ -93,8 +94,8 @@ def run(con, params: Params) -> StageResult:
             con,
             llm,
             conversations,
-            schema=profiles_t.PROFILE_SCHEMA,
-            validate=profiles_t.validate_profile,
+            schema=PROFILE_SCHEMA,
+            validate=validate_profile,
             progress=True,
         )
     rows = [

@@ -9,7 +9,8 @@ import pytest
 
 from communitybench.inference.llm import LLMClient, LLMConfig, ask_json
 from tests.fakes.openai_server import FakeOpenAI
-from transforms.profiles import PROFILE_SCHEMA, build_profile_messages, validate_profile
+from transforms.profile_schema import PROFILE_SCHEMA, validate_profile
+from transforms.profiles import build_profile_messages
 
 MESSAGES = build_profile_messages(subreddit="x", texts=["t"], terms=[], max_text_chars=50)
 

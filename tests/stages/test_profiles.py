@@ -15,7 +15,8 @@ from communitybench.stages.profiles import NO_ENDPOINT
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fixtures import demo
 from tests.fixtures.tasks import contract_violations
-from transforms.profiles import PROFILE_SCHEMA, PROFILES_VERSION, validate_profile
+from transforms.profile_schema import PROFILE_SCHEMA, validate_profile
+from transforms.profiles import PROFILES_VERSION
 
 
 @pytest.fixture

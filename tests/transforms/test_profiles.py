@@ -8,20 +8,22 @@ import json
 import numpy as np
 import polars as pl
 
-from transforms.profiles import (
+from transforms.profile_schema import (
     BOND_FIELDS,
     IDENTITY_FIELDS,
     PROFILE_SCHEMA,
+    profile_from_llm,
+    validate_profile,
+)
+from transforms.profiles import (
     build_extractive_profile,
     build_profile_messages,
     distinctive_terms,
     identifying_usernames,
     prepare_profiles,
-    profile_from_llm,
     profile_row,
     scrub_usernames,
     select_representatives,
-    validate_profile,
 )
 
 VALID = {

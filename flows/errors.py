@@ -1,0 +1,71 @@
+"""How the command line reports failures: one message per error a user can act on, no traceback.
+
+A blocked release, a build not swapped in or a stopped crawl exit 1; the errors a user can fix
+(config, files, missing tables, credentials) exit 2. Prefect still records the full traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from communitybench.release.validation import ValidationFailed
+from communitybench.release.versions import ReleaseError
+from communitybench.sources.reddit.client import CredentialsError
+from communitybench.sources.reddit.crawl import CrawlAborted
+from transforms.takedowns import TakedownError
+from warehouse import StageInputError
+from warehouse.swap import RebuildError
+
+err = Console(stderr=True)
+
+USER_ERRORS = (
+    StageInputError,
+    FileNotFoundError,
+    TakedownError,
+    CredentialsError,
+    ValueError,
+    RuntimeError,
+)
+
+BLOCKED = (ValidationFailed, ReleaseError, RebuildError, CrawlAborted)
+
+
+class _ExplainedErrors(logging.Filter):
+    """Prefect logs a failed stage with its traceback. For the errors this CLI explains in one
+    line, the terminal gets Prefect's log lines without the traceback (its UI keeps them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], BLOCKED + USER_ERRORS):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextmanager
+def user_errors(prefix: str = "error"):
+    """One message, no traceback: a blocked release, a build not swapped in or a stopped crawl
+    exit 1; the errors a user can fix (config, files, missing tables) exit 2."""
+    explained = _ExplainedErrors()
+    handlers = list(logging.getLogger().handlers)  # Prefect's console handler
+    for handler in handlers:
+        handler.addFilter(explained)
+    try:
+        yield
+    except (ValidationFailed, ReleaseError) as exc:
+        err.print(f"[red]release blocked:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except RebuildError as exc:
+        err.print(f"[red]build not swapped in:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except CrawlAborted as exc:
+        err.print(f"[red]crawl stopped:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except USER_ERRORS as exc:
+        err.print(f"[red]{prefix}:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        for handler in handlers:
+            handler.removeFilter(explained)
