@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -19,9 +20,10 @@ from pathlib import Path
 import duckdb
 import zstandard
 
-import communitybench  # noqa: F401  (offline defaults)
-from communitybench import pipeline
-from communitybench.config import BuildConfig
+os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bar inside the timing
+import communitybench  # noqa: E402,F401  (offline defaults)
+from communitybench import pipeline  # noqa: E402
+from communitybench.config import BuildConfig  # noqa: E402
 
 WORDS = (
     "the a knife sourdough starter budget meal prep run mile pace coffee grinder roast "

@@ -29,6 +29,11 @@ class ConfigError(ValueError):
     """A build config that cannot be used; the message names the file, key and problem."""
 
 
+class UsageError(ValueError):
+    """A request that cannot run as asked (an unknown stage, a stage the source does not use,
+    nothing to crawl, a missing secret): the message says what to change."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

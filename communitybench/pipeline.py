@@ -19,7 +19,7 @@ import pyarrow as pa
 
 import schemas
 import warehouse
-from communitybench.config import BuildConfig
+from communitybench.config import BuildConfig, UsageError
 from communitybench.stage import Stage, StageResult, Work, reuse_rows
 from communitybench.stages import STAGES, release
 from warehouse import StageInputError
@@ -30,13 +30,23 @@ def stage(name: str) -> Stage:
     for candidate in STAGES:
         if candidate.name == name:
             return candidate
-    raise ValueError(f"no stage {name!r}; the stages are: {', '.join(s.name for s in STAGES)}")
+    raise UsageError(f"no stage {name!r}; the stages are: {', '.join(s.name for s in STAGES)}")
 
 
 def select(config: BuildConfig, names: Iterable[str] | None = None) -> list[Stage]:
-    """The stages to run, in pipeline order: ``names`` (default all) that apply to the source."""
-    wanted = None if names is None else {stage(n).name for n in names}
-    return [s for s in STAGES if (wanted is None or s.name in wanted) and s.when(config)]
+    """The stages to run, in pipeline order: ``names``, or every stage that applies to the
+    configured source. Naming a stage the source does not use (``crawl`` on the demo) is a
+    UsageError, not a silent no-op."""
+    if names is None:
+        return [s for s in STAGES if s.when(config)]
+    wanted = {stage(n).name for n in names}
+    idle = [s.name for s in STAGES if s.name in wanted and not s.when(config)]
+    if idle:
+        raise UsageError(
+            f"stage(s) {', '.join(idle)} do not apply to [source] kind = {config.source.kind!r} "
+            "(demo_forum: demo; ingest: demo or dumps; crawl: reddit)"
+        )
+    return [s for s in STAGES if s.name in wanted]
 
 
 def producers(table: str) -> list[str]:
@@ -78,9 +88,10 @@ def preflight(
     """Fail early, before any stage runs: each selected stage's own check (files, credentials)
     and every input table present in the warehouse or written by an earlier selected stage."""
     stages = select(config, names)
+    selected = frozenset(s.name for s in stages)
     for current in stages:
         if current.check is not None:
-            current.check(params_for(current, config, **extras))
+            current.check(params_for(current, config, **extras), selected)
     if Path(warehouse_path).exists():
         with warehouse.connect(warehouse_path, read_only=True) as con:
             check_inputs(con, stages)
@@ -123,7 +134,7 @@ def carry(
         return stage_.carry(params_for(stage_, config, **extras), previous)
     note = f"inputs unchanged since {previous}: not run"
     with warehouse.connect(warehouse_path) as con:
-        work = stage_.carried(con) if stage_.carried else ()
+        work = stage_.carried_work(con) if stage_.carried_work else ()
     return StageResult(
         name=stage_.name,
         version=stage_.version,

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from rich.console import Console, Group
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from communitybench.stage import StageResult, Table, reuse_rows
 
@@ -49,11 +50,12 @@ def _numeric(rows: tuple[tuple, ...], index: int) -> bool:
 
 def rich_table(table: Table) -> RichTable:
     """A stage table as a rich table (numbers right-aligned)."""
-    out = RichTable(title=table.title)
+    # Text, not markup: a value like "[deleted]" must print as itself
+    out = RichTable(title=Text(table.title))
     for i, column in enumerate(table.columns):
-        out.add_column(column, justify="right" if _numeric(table.rows, i) else "left")
+        out.add_column(Text(column), justify="right" if _numeric(table.rows, i) else "left")
     for row in table.rows:
-        out.add_row(*(_fmt(v) for v in row))
+        out.add_row(*(Text(_fmt(v)) for v in row))
     return out
 
 
@@ -61,9 +63,11 @@ def render_terminal(results: Iterable[StageResult], console: Console | None = No
     """Print results: a heading line per stage, its facts, then its tables."""
     console = console or Console()
     for result in results:
+        heading = Text(result.name, style="bold")
+        heading.append(f" ({result.version}) {result.seconds:.1f} s")
         parts: list = [
-            f"[b]{result.name}[/b] ({result.version}) {result.seconds:.1f} s",
-            *(f"  {line}" for line in _facts(result)),
+            heading,
+            *(Text(f"  {line}") for line in _facts(result)),
             *(rich_table(t) for t in result.tables),
         ]
         console.print(Group(*parts), highlight=False, soft_wrap=True)
@@ -83,8 +87,10 @@ def markdown_table(table: Table) -> list[str]:
     return lines
 
 
-def render_markdown(results: Iterable[StageResult], *, title: str | None = None) -> str:
-    """Markdown for Prefect artifacts: a section per stage, then the reuse table."""
+def render_markdown(
+    results: Iterable[StageResult], *, title: str | None = None, reuse: bool = True
+) -> str:
+    """Markdown for Prefect artifacts: a section per stage, then (``reuse``) the reuse table."""
     results = list(results)
     lines = [f"# {title}", ""] if title else []
     for result in results:
@@ -93,7 +99,7 @@ def render_markdown(results: Iterable[StageResult], *, title: str | None = None)
         for table in result.tables:
             lines += ["", *markdown_table(table)]
         lines.append("")
-    rows = reuse_rows(results)
+    rows = reuse_rows(results) if reuse else []
     if rows:
         lines += markdown_table(reuse_table(rows))
     return "\n".join(lines).rstrip() + "\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from communitybench.config import UsageError
 from communitybench.env import project_root
 
 # A development-only key so the demo runs with no setup; real builds must set their own.
@@ -53,7 +54,7 @@ class Settings(BaseSettings):
         if self.pseudonym_key is not None:
             return self.pseudonym_key.get_secret_value()
         if not allow_dev_default:
-            raise RuntimeError(
+            raise UsageError(
                 "COMMUNITYBENCH_PSEUDONYM_KEY is not set: real data needs a secret key for the "
                 "keyed member pseudonyms. Set it in the environment (e.g. `export "
                 "COMMUNITYBENCH_PSEUDONYM_KEY=$(openssl rand -hex 32)`)."

@@ -16,7 +16,7 @@ may add small tables (per file, per scope, per community) and one-line notes; th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 import duckdb
@@ -76,10 +76,6 @@ class StageResult:
             if work.unit == unit:
                 return work
         raise KeyError(f"{self.name} counts no {unit!r} (it counts {[w.unit for w in self.work]})")
-
-    def to_dict(self) -> dict:
-        """A JSON-able dict (for artifacts and logs)."""
-        return asdict(self)
 
 
 def by_name(results: Iterable[StageResult]) -> dict[str, StageResult]:
@@ -143,12 +139,14 @@ class Stage:
         outputs: Tables it writes.
         when: Whether it runs for a config (sources run only for their ``source.kind``).
         reusable: Skipped when the inputs of the release are unchanged (see flows/build_release).
-        carried: For a skipped stage, the work the warehouse carries over (counted there).
+        carried_work: For a skipped stage, the work the warehouse carries over (counted there).
         carry: What a skipped stage does instead, when more than counting: ``carry(params,
             previous)`` returns its result (the release republishes the previous files).
-        retries: Prefect retries of its task (network stages).
-        check: Raises a clear error for unusable params before any stage of a run starts
-            (a missing dump file, takedown list or credential).
+        retries: Prefect retries of its task (network stages: an outage, not a user error).
+        retry_delay: Seconds before a retry, from the config.
+        check: ``check(params, selected)`` raises a clear error for unusable params before any
+            stage of a run starts (a missing dump file, takedown list or credential);
+            ``selected`` names the stages of the run (a file an earlier one writes is fine).
     """
 
     name: str
@@ -160,7 +158,8 @@ class Stage:
     outputs: tuple[str, ...] = ()
     when: Callable[[BuildConfig], bool] = always
     reusable: bool = False
-    carried: Callable[[duckdb.DuckDBPyConnection], tuple[Work, ...]] | None = None
+    carried_work: Callable[[duckdb.DuckDBPyConnection], tuple[Work, ...]] | None = None
     carry: Callable[[Any, str], StageResult] | None = None
     retries: int = 0
-    check: Callable[[Any], None] | None = None
+    retry_delay: Callable[[BuildConfig], float] | None = None
+    check: Callable[[Any, frozenset[str]], None] | None = None

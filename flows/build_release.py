@@ -50,10 +50,6 @@ class BuildSummary:
         return found[name]
 
     @property
-    def ran(self) -> list[str]:
-        return [r.name for r in self.results]
-
-    @property
     def release(self) -> dict:
         """The release stage's details: version, path, validation, gates, reused_from."""
         return dict(self.result("release").details)

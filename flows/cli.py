@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from communitybench import render
@@ -23,6 +24,7 @@ from communitybench.config import BuildConfig, ConfigError, default_config, load
 from communitybench.settings import get_settings
 from communitybench.stages import STAGES
 from flows.errors import err, user_errors
+from flows.serve import DEFAULT_API_URL, DEFAULT_CRON
 
 app = typer.Typer(
     help="Build, validate and rebuild a benchmark of community-level preferences.",
@@ -52,7 +54,7 @@ class Context:
                 return default_config()
             return load_config(self.config_path)
         except ConfigError as exc:
-            err.print(f"[red]config error:[/red] {exc}")
+            err.print(f"[red]config error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
 
 
@@ -90,13 +92,15 @@ def release_paths(version: str | None = None) -> dict:
     }
 
 
-def run_and_show(obj: Context, names: tuple[str, ...], config: BuildConfig | None = None) -> list:
+def run_and_show(
+    obj: Context, names: tuple[str, ...], config: BuildConfig | None = None, **extras
+) -> list:
     """Run stages through the flow on the configured warehouse; print their results."""
     from flows.pipeline import run
 
     config = config or obj.config()
     with user_errors():
-        results, _ = run(config, obj.warehouse_path, list(names), **release_paths())
+        results, _ = run(config, obj.warehouse_path, list(names), **release_paths(), **extras)
     render.render_terminal(results)
     return results
 
@@ -168,14 +172,14 @@ def ingest(
     """Stream dump files into raw tables (bad lines → quarantine), then rebuild staging."""
     obj: Context = ctx.obj
     config = obj.config()
-    source = config.source.model_copy(
-        update={"kind": "dumps", "dumps": [p.resolve() for p in paths]}
-    )
-    update: dict = {"source": source}
+    update: dict = {}
+    if config.source.kind == "reddit":  # files given by hand: a dump ingest, not a crawl
+        update["source"] = config.source.model_copy(update={"kind": "dumps"})
     if subreddit:
         update["filters"] = config.filters.model_copy(update={"subreddits": subreddit})
     stages = ("ingest",) if no_staging else ("ingest", "staging")
-    run_and_show(obj, stages, config.model_copy(update=update))
+    files = tuple(p.resolve() for p in paths)  # the ingest stage's paths, instead of the config's
+    run_and_show(obj, stages, config.model_copy(update=update), paths=files)
 
 
 @app.command()
@@ -247,7 +251,7 @@ def sql(
     try:
         shell = Shell(Path(ctx.obj.warehouse_path), max_rows=max_rows)
     except ShellError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     if command is not None:
         ok = shell.run(command)
@@ -261,7 +265,7 @@ def serve(
     ctx: typer.Context,
     cron: Annotated[
         str, typer.Option(help="Cron expression for rebuilds (five fields; default Mondays 03:00)")
-    ] = "0 3 * * 1",
+    ] = DEFAULT_CRON,
     timezone: Annotated[str, typer.Option(help="IANA time zone the cron is read in")] = "UTC",
     overlap: Annotated[
         str,
@@ -272,7 +276,7 @@ def serve(
     ] = "cancel",
     api_url: Annotated[
         str, typer.Option(envvar="PREFECT_API_URL", help="Prefect server API (loopback)")
-    ] = "http://127.0.0.1:4200/api",
+    ] = DEFAULT_API_URL,
     log_level: Annotated[
         str, typer.Option(help="Log level of the runs (their logs go to the server and stdout)")
     ] = "INFO",
@@ -303,7 +307,7 @@ def serve(
         )
         scheduling.check_server(api_url)
     except scheduling.ServeError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     err.print(
         f"serving scheduled_build_release/{deployment.name}: cron {cron!r} ({timezone}), "

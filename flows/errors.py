@@ -11,7 +11,9 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from communitybench.config import ConfigError, UsageError
 from communitybench.release.validation import ValidationFailed
 from communitybench.release.versions import ReleaseError
 from communitybench.sources.reddit.client import CredentialsError
@@ -22,13 +24,14 @@ from warehouse.swap import RebuildError
 
 err = Console(stderr=True)
 
+# what a user can fix; anything else is a bug and keeps its traceback
 USER_ERRORS = (
     StageInputError,
     FileNotFoundError,
     TakedownError,
     CredentialsError,
-    ValueError,
-    RuntimeError,
+    ConfigError,
+    UsageError,
 )
 
 BLOCKED = (ValidationFailed, ReleaseError, RebuildError, CrawlAborted)
@@ -55,16 +58,16 @@ def user_errors(prefix: str = "error"):
     try:
         yield
     except (ValidationFailed, ReleaseError) as exc:
-        err.print(f"[red]release blocked:[/red] {exc}", highlight=False)
+        err.print(f"[red]release blocked:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except RebuildError as exc:
-        err.print(f"[red]build not swapped in:[/red] {exc}", highlight=False)
+        err.print(f"[red]build not swapped in:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except CrawlAborted as exc:
-        err.print(f"[red]crawl stopped:[/red] {exc}", highlight=False)
+        err.print(f"[red]crawl stopped:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except USER_ERRORS as exc:
-        err.print(f"[red]{prefix}:[/red] {exc}", highlight=False)
+        err.print(f"[red]{prefix}:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     finally:
         for handler in handlers:

@@ -22,7 +22,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from communitybench import pipeline
-from communitybench.config import BuildConfig
+from communitybench.config import BuildConfig, UsageError
 from communitybench.render import render_markdown
 from communitybench.runner import make_task_runner
 from communitybench.sources.reddit.client import CredentialsError
@@ -33,7 +33,9 @@ from warehouse import StageInputError
 def _artifact(result: StageResult) -> None:
     key = "stage-" + re.sub(r"[^a-z0-9-]", "-", result.name.lower())
     create_markdown_artifact(
-        key=key, markdown=render_markdown([result]), description=f"stage {result.name}"
+        key=key,
+        markdown=render_markdown([result], reuse=False),  # the build's artifact has the table
+        description=f"stage {result.name}",
     )
 
 
@@ -41,7 +43,7 @@ def worth_retrying(task, task_run, state) -> bool:
     """A stage's retries (network stages) are for outages, not for what a user must fix."""
     try:
         state.result()
-    except (CredentialsError, StageInputError, FileNotFoundError, ValueError):
+    except (CredentialsError, StageInputError, FileNotFoundError, UsageError):
         return False
     except Exception:  # noqa: BLE001 - any other failure may be transient
         return True
@@ -99,7 +101,10 @@ def run_stages(
             results.append(carry(stage.name, config, warehouse_path, reuse["previous"], extras))
         else:
             run = run_stage.with_options(
-                name=stage.name, retries=stage.retries, retry_condition_fn=worth_retrying
+                name=stage.name,
+                retries=stage.retries,
+                retry_delay_seconds=stage.retry_delay(config) if stage.retry_delay else 0,
+                retry_condition_fn=worth_retrying,
             )
             results.append(run(stage.name, config, warehouse_path, extras))
     return results, reuse

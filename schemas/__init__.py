@@ -3,9 +3,9 @@
 ``schemas/<layer>/<name>.toml`` describes the model ``warehouse/<layer>/<name>.sql`` when there
 is one (a staging table, an intermediate query a stage reads, an analyst view), or a table that
 Python writes (raw observations, marts from ``transforms/``). From each file we derive the DuckDB
-DDL (``ddl``), the Arrow schema (``arrow_schema``), the column check that SQL models return what
-their contract says (``warehouse.models``) and, in the release gates, the Great Expectations
-suite. File layout::
+DDL (``ddl``), the Arrow schema (``arrow_schema``), the check that SQL models return what their
+contract says (``warehouse.query`` / ``check_contract``) and, in the release gates, the Great
+Expectations suite. File layout::
 
     name = "raw_comments"
     description = "..."

@@ -52,12 +52,15 @@ def demo_forum(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_build(demo_forum, tmp_path_factory) -> demo.DemoBuild:
-    """Month 1 of the demo forum through every stage up to the task tables (real embeddings,
-    real HDBSCAN, extractive profiles). Read-only: use ``demo_copy`` to write."""
-    wh = tmp_path_factory.mktemp("demo_build") / "wh.duckdb"
-    config = demo.demo_config(demo_forum, months=1)
-    results = demo.run(wh, config, *demo.BUILD_STAGES)
-    return demo.DemoBuild(demo_forum, wh, demo.load_truth(demo_forum), config, results)
+    """The embedded default (seed 7, one month) through every stage up to the task tables:
+    the demo_forum stage writes its own forum folder, then real embeddings, real HDBSCAN,
+    extractive profiles. Read-only: use ``demo_copy`` to write. ``forum`` is the session's
+    two-month forum (the same month 1, byte for byte) for tests that add month 2."""
+    root = tmp_path_factory.mktemp("demo_build")
+    config = demo.demo_config(root / "forum", months=1)
+    results = demo.run(root / "wh.duckdb", config, "demo_forum", *demo.BUILD_STAGES)
+    truth = demo.load_truth(root / "forum")
+    return demo.DemoBuild(demo_forum, root / "wh.duckdb", truth, config, results)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-import schemas
 import warehouse
 from communitybench import pipeline
+from communitybench.config import UsageError
 from communitybench.stage import StageResult, Work
 from communitybench.stages import STAGES
 from tests.fixtures.demo import config_for, demo_config, read
@@ -37,25 +37,35 @@ def test_the_pipeline_is_one_ordered_list_of_uniquely_named_stages():
     assert [s.name for s in STAGES] == ORDER
     assert pipeline.versions() == {s.name: s.version for s in STAGES}
     assert pipeline.stage("tasks") is STAGES[ORDER.index("tasks")]
-    with pytest.raises(ValueError, match="no stage 'task'; the stages are: demo_forum, ingest"):
+    with pytest.raises(UsageError, match="no stage 'task'; the stages are: demo_forum, ingest"):
         pipeline.stage("task")
-    # the stage_reuse log (validated by the release gates) accepts a row from every stage
-    assert schemas.load_schema("stage_reuse").column("stage").checks["in_set"] == ORDER
 
 
 def test_select_keeps_pipeline_order_and_the_stages_for_the_source(tmp_path):
     demo = demo_config(tmp_path)
     dumps = config_for([tmp_path / "RC.zst"])
     reddit = dumps.model_copy(update={"source": dumps.source.model_copy(update={"kind": "reddit"})})
-    names = ["tasks", "staging", "crawl", "demo_forum", "ingest"]
+    names = ["tasks", "staging", "demo_forum", "ingest"]
     assert [s.name for s in pipeline.select(demo, names)] == [
         "demo_forum",
         "ingest",
         "staging",
         "tasks",
     ]
-    assert [s.name for s in pipeline.select(dumps, names)] == ["ingest", "staging", "tasks"]
-    assert [s.name for s in pipeline.select(reddit, names)] == ["crawl", "staging", "tasks"]
+    assert [s.name for s in pipeline.select(dumps, ["tasks", "ingest", "staging"])] == [
+        "ingest",
+        "staging",
+        "tasks",
+    ]
+    assert [s.name for s in pipeline.select(reddit, ["tasks", "crawl", "staging"])] == [
+        "crawl",
+        "staging",
+        "tasks",
+    ]
+    # naming a stage the source does not use is an error, not a run that does nothing
+    for config, idle in ((demo, "crawl"), (dumps, "demo_forum"), (reddit, "ingest")):
+        with pytest.raises(UsageError, match=f"{idle} do not apply to \\[source\\] kind"):
+            pipeline.select(config, ["staging", idle])
     assert [s.name for s in pipeline.select(demo)] == [n for n in ORDER if n != "crawl"]
 
 
@@ -115,8 +125,7 @@ def test_execute_runs_one_stage_and_counts_the_rows_it_wrote(demo_build, demo_co
     assert result.name == "texts" and result.version == pipeline.stage("texts").version
     assert result.rows == {"texts": texts} and texts > 0
     assert result.counts("texts").computed == texts
-    assert texts <= read_back[0][0]  # at most one text per kept item
-    assert result.seconds > 0
+    assert texts == read_back[0][0]  # one text per kept item
 
 
 def test_execute_checks_the_inputs_of_the_stage(tmp_path, demo_build):
@@ -125,8 +134,8 @@ def test_execute_checks_the_inputs_of_the_stage(tmp_path, demo_build):
         pipeline.execute(pipeline.stage("labels"), demo_build.config, wh)
 
 
-def test_carry_reports_what_the_warehouse_carries_over(demo_build):
-    wh = demo_build.warehouse
+def test_carry_reports_what_the_warehouse_carries_over(demo_build, demo_copy):
+    wh = demo_copy
     [(texts,)] = read(wh, "select count(*) from texts")
     [(members,)] = read(wh, "select count(*) from members")
     note = "inputs unchanged since v1: not run"

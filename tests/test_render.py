@@ -114,3 +114,20 @@ def test_reuse_table_and_the_two_table_renderings_agree():
     assert rich_table(table).row_count == len(rows) == len(markdown_table(table)) - 4
     booleans = Table("flags", ("name", "on"), (("a", True), ("b", False)))
     assert markdown_table(booleans)[-2:] == ["| a | yes |", "| b | no |"]
+
+
+def test_text_that_looks_like_markup_prints_as_itself():
+    """Bodies, file names and reasons such as "[deleted]" or "[/x]" are data, not rich markup."""
+    result = StageResult(
+        name="staging",
+        version="v",
+        dropped={"[deleted]": 2},
+        notes=("kept [b]bold[/b] and [/x] as typed",),
+        tables=(Table("[t]", ("[c]",), (("[removed]",),)),),
+    )
+    console = Console(record=True, width=100, color_system=None)
+    render_terminal([result], console=console)
+    text = console.export_text()
+    assert "dropped: [deleted]=2" in text
+    assert "kept [b]bold[/b] and [/x] as typed" in text
+    assert "[t]" in text and "[c]" in text and "[removed]" in text

@@ -147,15 +147,6 @@ def row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:
     return con.execute(f"select count(*) from {name}").fetchall()[0][0]
 
 
-def require_tables(con: duckdb.DuckDBPyConnection, *tables: str, hint: str) -> None:
-    """Raise StageInputError naming the missing tables and the command that builds them."""
-    query_ = "select table_name from information_schema.tables where table_name in ?"
-    present = {row[0] for row in con.execute(query_, [list(tables)]).fetchall()}
-    missing = [t for t in tables if t not in present]
-    if missing:
-        raise StageInputError(f"the warehouse has no {', '.join(missing)} table yet: {hint}")
-
-
 def replace_tables(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
     """Recreate each table from its schema file and insert the Arrow data (its schema's columns,
     by name), all tables in one transaction."""

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 import schemas
 import warehouse
+from communitybench.config import EmbedConfig, SplitsConfig
 from communitybench.release.versions import ReleaseError
 from transforms.splits import (
     assign_splits,
@@ -37,10 +38,11 @@ def query_vectors(con, query_ids: list[str], *, model: str, revision: str) -> np
     return vectors[[position[q] for q in query_ids]]
 
 
-def assign_instance_splits(
-    con, *, seed: int, fractions, group_by: str, near_dup_cosine: float, model: str, revision: str
-) -> dict:
-    """Write ``instance_splits`` for every task instance; check the leakage gates."""
+def assign_instance_splits(con, splits: SplitsConfig, embed: EmbedConfig) -> dict:
+    """Write ``instance_splits`` for every task instance with the ``[splits]`` settings (the
+    ``[embed]`` model's vectors find near-duplicate queries); check the leakage gates."""
+    group_by, near_dup_cosine = splits.group_by, splits.near_duplicate_cosine
+    model, revision = embed.model, embed.revision
     rows = warehouse.query(con, "int_instances").to_arrow_table()
     thread_ids, query_ids = rows["thread_id"].to_pylist(), rows["query_id"].to_pylist()
     threads = sorted(set(zip(thread_ids, query_ids, strict=True)))
@@ -53,13 +55,13 @@ def assign_instance_splits(
         merged[t] if group_by == "thread" else c
         for t, c in zip(thread_ids, communities, strict=True)
     ]
-    splits = assign_splits(groups, seed=seed, fractions=fractions)
+    assigned = assign_splits(groups, seed=splits.seed, fractions=splits.fractions)
     table = rows.select(["task", "instance_id", "thread_id", "community_id"])
     table = table.append_column("group_key", pa.array(groups, pa.string()))
-    table = table.append_column("split", pa.array(splits, pa.string()))
+    table = table.append_column("split", pa.array(assigned, pa.string()))
     warehouse.replace_tables(con, {"instance_splits": table.cast(_nullable("instance_splits"))})
     return split_gates(
-        thread_ids, splits, threads, vectors, rows["task"].to_pylist(), near_dup_cosine
+        thread_ids, assigned, threads, vectors, rows["task"].to_pylist(), near_dup_cosine
     )
 
 

@@ -267,7 +267,7 @@ def _sizes(sizes: list[int]) -> str:
     return (", ".join(map(str, sizes[:12])) + (" …" if len(sizes) > 12 else "")) or "-"
 
 
-def carried(con) -> tuple[Work, ...]:
+def carried_work(con) -> tuple[Work, ...]:
     scopes = con.table("memberships").aggregate("count(distinct scope)").fetchall()[0][0]
     return (
         Work("scopes", reused=scopes),
@@ -284,5 +284,5 @@ STAGE = Stage(
     inputs=("members",),
     outputs=TABLES,
     reusable=True,
-    carried=carried,
+    carried_work=carried_work,
 )

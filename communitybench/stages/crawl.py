@@ -11,7 +11,7 @@ from __future__ import annotations
 from communitybench.config import RedditConfig
 from communitybench.settings import get_settings
 from communitybench.sources.reddit.client import resolve_credentials
-from communitybench.sources.reddit.options import crawl_options, retry_policy
+from communitybench.sources.reddit.options import crawl_options, require_subreddits, retry_policy
 from communitybench.sources.reddit.session import run_crawl
 from communitybench.sources.reddit.store import CRAWL_VERSION
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
@@ -31,13 +31,9 @@ class Params(StageParams):
     reddit: RedditConfig
 
 
-def check(params: Params) -> None:
+def check(params: Params, selected: frozenset[str]) -> None:
     """Subreddits to crawl and usable credentials, before anything starts."""
-    if not crawl_options(params.reddit).subreddits:
-        raise ValueError(
-            "no subreddits to crawl: list them in [reddit].subreddits of the config or pass "
-            "--subreddit NAME"
-        )
+    require_subreddits(crawl_options(params.reddit))
     resolve_credentials(get_settings())
 
 
@@ -110,5 +106,7 @@ STAGE = Stage(
     ),
     when=lambda config: config.source.kind == "reddit",
     retries=2,
+    # after an outage outlived every request's retries, wait as long as the longest backoff
+    retry_delay=lambda config: config.reddit.backoff_max_s,
     check=check,
 )

@@ -9,6 +9,7 @@ interrupted run keeps every finished chunk and the rerun encodes only the rest.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -44,12 +45,14 @@ def run(con, params: Params) -> StageResult:
     key = {"model": embed.model, "revision": embed.revision}
     missing = warehouse.query(con, "int_texts_to_embed", key).to_arrow_table()
     total = distinct_texts(con)
-    device = None
+    device, rate = None, None
     if missing.num_rows:  # no torch import when everything is cached
         device = embed.device if runner.distributed() else resolve_device(embed.device)
         encode = {**key, "device": device, "batch_size": embed.batch_size}
         encode["cpu_threads"] = embed.cpu_threads
+        started = time.perf_counter()
         _embed_missing(con, missing, encode, params.runner)
+        rate = round(missing.num_rows / (time.perf_counter() - started), 1)
     where = runner.describe(params.runner)
     note = f"{embed.model} @ {embed.revision}"
     return StageResult(
@@ -59,7 +62,10 @@ def run(con, params: Params) -> StageResult:
             Work("texts", computed=missing.num_rows, reused=total - missing.num_rows, note=note),
         ),
         rows={"embeddings": missing.num_rows},
-        notes=(f"device {device or 'not loaded (everything cached)'}; runner {where}",),
+        notes=(
+            f"device {device or 'not loaded (everything cached)'}; runner {where}"
+            + (f"; {rate:,.1f} texts/s" if rate else ""),
+        ),
         details={
             **key,
             "device": device,
@@ -68,6 +74,7 @@ def run(con, params: Params) -> StageResult:
             "cached": total - missing.num_rows,
             "computed": missing.num_rows,
             "runner": where,
+            "texts_per_s": rate,
         },
     )
 
@@ -111,7 +118,7 @@ def insert_vectors(con, model: str, revision: str, hashes: list[str], vectors: n
     con.from_arrow(table).insert_into("embeddings")  # the contract's column order
 
 
-def carried(con) -> tuple[Work, ...]:
+def carried_work(con) -> tuple[Work, ...]:
     return (Work("texts", reused=distinct_texts(con)),)
 
 
@@ -124,5 +131,5 @@ STAGE = Stage(
     inputs=("texts",),
     outputs=("embeddings",),
     reusable=True,
-    carried=carried,
+    carried_work=carried_work,
 )

@@ -29,7 +29,8 @@ from communitybench.stages.demo_forum import demo_files
 
 
 class Params(StageParams):
-    paths: tuple[Path, ...]  # the dump files: [source] dumps, or the demo forum's files
+    # the dump files: [source] dumps, the demo forum's files, or the files `ingest` is given
+    paths: tuple[Path, ...]
     filters: FilterConfig
     ingest: IngestConfig
     runner: RunnerConfig
@@ -38,14 +39,11 @@ class Params(StageParams):
 
     @classmethod
     def from_config(cls, config: BuildConfig, **extras) -> Params:
-        return super().from_config(
-            config,
-            **{
-                "paths": tuple(dump_paths(config)),
-                "spool_dir": config.resolve(config.runner.spool_dir),
-            },
-            **extras,
-        )
+        derived = {
+            "paths": tuple(dump_paths(config)),
+            "spool_dir": config.resolve(config.runner.spool_dir),
+        }
+        return super().from_config(config, **{**derived, **extras})
 
 
 def dump_paths(config: BuildConfig) -> list[Path]:
@@ -144,10 +142,8 @@ STAGE = Stage(
     doc="stream dump files into the raw observation tables (bad lines to quarantine)",
     outputs=("raw_submissions", "raw_comments", "quarantine", "ingest_files", "ingest_runs"),
     when=lambda config: config.source.kind in ("demo", "dumps"),
-    check=lambda params: check_dump_paths(_present_later(params)),
+    # the demo forum's files do not exist before a run whose demo_forum stage writes them
+    check=lambda params, selected: (
+        None if "demo_forum" in selected else check_dump_paths(list(params.paths))
+    ),
 )
-
-
-def _present_later(params: Params) -> list[Path]:
-    """The files to check before a run: the demo forum's are written by an earlier stage."""
-    return [] if params.source.kind == "demo" else list(params.paths)

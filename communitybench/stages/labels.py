@@ -15,6 +15,7 @@ import warehouse
 from communitybench.config import CommunitiesConfig, EmbedConfig, TasksConfig
 from communitybench.stage import Stage, StageParams, StageResult, Work
 from transforms import labels
+from warehouse import StageInputError
 
 CANDIDATE_COLUMNS = (
     "thread_id",
@@ -50,7 +51,7 @@ def run(con, params: Params) -> StageResult:
     candidates = replies.join(owned, on="thread_id", how="inner").select(CANDIDATE_COLUMNS)
     no_vector = candidates.filter(pl.col("vector").is_null()).height
     if no_vector and no_vector == candidates.height:
-        raise RuntimeError(
+        raise StageInputError(
             f"no reply has an embedding for model {params.embed.model!r} revision "
             f"{params.embed.revision!r}: run the embeddings stage with the same [embed] settings"
         )
@@ -101,7 +102,7 @@ def run(con, params: Params) -> StageResult:
     )
 
 
-def carried(con) -> tuple[Work, ...]:
+def carried_work(con) -> tuple[Work, ...]:
     return (Work("option_sets", reused=warehouse.row_count(con, "option_sets")),)
 
 
@@ -114,5 +115,5 @@ STAGE = Stage(
     inputs=("stg_comments", "stg_submissions", "texts", "embeddings", "members", "memberships"),
     outputs=("thread_ownership", "option_sets", "distributions"),
     reusable=True,
-    carried=carried,
+    carried_work=carried_work,
 )

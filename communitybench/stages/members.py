@@ -63,7 +63,7 @@ def run(con, params: Params) -> StageResult:
     )
 
 
-def carried(con) -> tuple[Work, ...]:
+def carried_work(con) -> tuple[Work, ...]:
     return (Work("members", reused=warehouse.row_count(con, "members")),)
 
 
@@ -76,5 +76,5 @@ STAGE = Stage(
     inputs=("texts", "embeddings"),
     outputs=("members",),
     reusable=True,
-    carried=carried,
+    carried_work=carried_work,
 )

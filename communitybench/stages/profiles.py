@@ -111,10 +111,12 @@ def run(con, params: Params) -> StageResult:
     ]
     frame = labels.rows_to_frame(rows, "profiles")
     warehouse.replace_tables(con, {"profiles": frame.to_arrow()})
-    return _result(frame, stats)
+    # llm_cache is a log that only grows: count what this run added, not what it holds
+    cached = len({r.prompt_hash for r in results if r and r.data is not None and not r.cached})
+    return _result(frame, stats, cached)
 
 
-def _result(frame: pl.DataFrame, stats: dict | None) -> StageResult:
+def _result(frame: pl.DataFrame, stats: dict | None, cached: int) -> StageResult:
     methods = dict(frame.group_by("profile_method").len().sort("profile_method").iter_rows())
     reasons = sorted(set(frame["fallback_reason"].drop_nulls().to_list()))
     notes = [f"profiles: {frame.height} ({', '.join(f'{k} {v}' for k, v in methods.items())})"]
@@ -140,6 +142,7 @@ def _result(frame: pl.DataFrame, stats: dict | None) -> StageResult:
         name="profiles",
         version=profiles_t.PROFILES_VERSION,
         work=(work,),
+        rows={"profiles": frame.height, "llm_cache": cached},
         notes=tuple(notes),
         details={
             "version": profiles_t.PROFILES_VERSION,
@@ -151,7 +154,7 @@ def _result(frame: pl.DataFrame, stats: dict | None) -> StageResult:
     )
 
 
-def carried(con) -> tuple[Work, ...]:
+def carried_work(con) -> tuple[Work, ...]:
     return (Work("profiles", reused=warehouse.row_count(con, "profiles")),)
 
 
@@ -161,8 +164,16 @@ STAGE = Stage(
     params=Params,
     run=run,
     doc="community profiles: LLM-written (cached) or extractive",
-    inputs=("communities", "memberships", "members", "texts", "embeddings", "stg_comments"),
+    inputs=(
+        "communities",
+        "memberships",
+        "members",
+        "texts",
+        "embeddings",
+        "stg_comments",
+        "stg_submissions",
+    ),
     outputs=("profiles", "llm_cache"),
     reusable=True,
-    carried=carried,
+    carried_work=carried_work,
 )

@@ -21,14 +21,11 @@ from communitybench.release import export, incremental, validation
 from communitybench.release.splits import assign_instance_splits
 from communitybench.release.validation import VALIDATION_VERSION
 from communitybench.release.versions import RELEASE_VERSION, next_version, utc_now
-from communitybench.stage import Stage, StageParams, StageResult, Work
+from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from transforms.splits import SPLITS_VERSION
 
-SUB_VERSIONS = {
-    "RELEASE_VERSION": RELEASE_VERSION,
-    "SPLITS_VERSION": SPLITS_VERSION,
-    "VALIDATION_VERSION": VALIDATION_VERSION,
-}
+# the manifest's stage_versions: every stage (name → version) plus the release's own parts
+SUB_VERSIONS = {"splits": SPLITS_VERSION, "validation": VALIDATION_VERSION}
 
 
 class Params(StageParams):
@@ -65,7 +62,7 @@ def reuse_decision(con, params: Params) -> dict:
     return {"fingerprint": current, "previous": previous, "reusable": same}
 
 
-def check(params: Params) -> None:
+def check(params: Params, selected: frozenset[str]) -> None:
     """A requested version that is published already stops the run before any stage starts."""
     if params.version:
         next_version(params.releases_dir, today=utc_now(), requested=params.version)
@@ -77,16 +74,7 @@ def run(con, params: Params) -> StageResult:
     name = next_version(params.releases_dir, today=now, requested=params.version)
     current = fingerprint(con, params)
     warehouse.ensure_tables(con, layer="marts")
-    s = params.splits
-    gates = assign_instance_splits(
-        con,
-        seed=s.seed,
-        fractions=s.fractions,
-        group_by=s.group_by,
-        near_dup_cosine=s.near_duplicate_cosine,
-        model=params.embed.model,
-        revision=params.embed.revision,
-    )
+    gates = assign_instance_splits(con, params.splits, params.embed)
     tables = [t.name for t in _tables_in(con)]
     docs = Path(params.build_dir) / name / "data_docs"
     summary = validation.validate_tables(con, tables, docs_dir=docs)
@@ -135,11 +123,22 @@ def _result(name: str, path: Path, checks: dict, gates: dict, *, reused_from) ->
         work = Work("releases", computed=1, note=f"{name}: built and validated")
         line = f"release {path} (validation passed; Data Docs in {checks['docs_dir']})"
     passed = sum(t["checks"] for t in checks["tables"].values())
+    per_split: dict[str, dict[str, int]] = {}
+    for key, n in gates["counts"].items():  # "pi/train": n
+        task, split = key.split("/")
+        per_split.setdefault(task, {})[split] = n
+    splits = ("train", "dev", "test")
+    table = Table(
+        "instances per task and split",
+        ("task", *splits),
+        tuple((task, *(counts.get(s, 0) for s in splits)) for task, counts in per_split.items()),
+    )
     return StageResult(
         name="release",
         version=RELEASE_VERSION,
         work=(work,),
         notes=(line, f"validation: {len(checks['tables'])} tables, {passed} checks passed"),
+        tables=(table,),
         details={
             "version": name,
             "path": str(path),

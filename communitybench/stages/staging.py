@@ -114,5 +114,5 @@ STAGE = Stage(
     doc="latest observation per item, every row kept with a drop_reason (SQL models)",
     inputs=("raw_submissions", "raw_comments"),
     outputs=TABLES,
-    check=lambda params: check_takedowns(params.takedowns),
+    check=lambda params, selected: check_takedowns(params.takedowns),
 )

@@ -99,7 +99,7 @@ def _kept_instances(con, rows: dict[str, list[dict]]) -> dict:
     return kept
 
 
-def carried(con) -> tuple[Work, ...]:
+def carried_work(con) -> tuple[Work, ...]:
     return (Work("instances", reused=sum(warehouse.row_count(con, t) for t in TABLES)),)
 
 
@@ -119,5 +119,5 @@ STAGE = Stage(
     ),
     outputs=TABLES,
     reusable=True,
-    carried=carried,
+    carried_work=carried_work,
 )

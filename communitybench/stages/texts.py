@@ -33,7 +33,7 @@ def run(con, params: Params) -> StageResult:
     )
 
 
-def carried(con) -> tuple[Work, ...]:
+def carried_work(con) -> tuple[Work, ...]:
     return (Work("texts", reused=warehouse.row_count(con, "texts")),)
 
 
@@ -46,5 +46,5 @@ STAGE = Stage(
     inputs=("stg_comments", "stg_submissions"),
     outputs=("texts",),
     reusable=True,
-    carried=carried,
+    carried_work=carried_work,
 )

@@ -108,6 +108,8 @@ def test_run_runs_the_named_stages_in_pipeline_order(tmp_path, prefect_harness):
     assert read(wh, "select count(*) from v_drop_reasons") == [(1,)]
     unknown = invoke(["-c", config, "-w", wh, "run", "stagin"])
     assert unknown.exit_code == 2 and "no stage 'stagin'; the stages are:" in unknown.output
+    idle = invoke(["-c", config, "-w", wh, "run", "crawl"])  # not a stage of a dump build
+    assert idle.exit_code == 2 and "crawl do not apply to [source] kind = 'dumps'" in idle.output
 
 
 def test_config_from_environment_and_clear_error(tmp_path):

@@ -172,7 +172,8 @@ def test_cli_prints_the_report(demo_build, demo_copy, tmp_path, prefect_harness)
     config.parent.mkdir()
     config.write_text(
         '[source]\nkind = "demo"\n\n'
-        f"[source.demo]\nout_dir = {json.dumps(str(demo_build.forum))}\nmonths = 1\n"
+        f"[source.demo]\nout_dir = {json.dumps(str(demo_build.config.source.demo.out_dir))}\n"
+        "months = 1\n"
         f"seed = {demo.SEED}\n\n"
         '[communities]\nbackend = "fast_hdbscan"\n'
     )

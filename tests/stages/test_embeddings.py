@@ -24,7 +24,8 @@ from communitybench.runner import ParallelTaskError
 from communitybench.stages import embeddings
 from flows import pipeline as flow
 from tests.fixtures import demo
-from tests.fixtures.communities import contract_violations, count_encode_calls
+from tests.fixtures.communities import count_encode_calls
+from tests.fixtures.contracts import contract_violations
 from transforms.vectors import vectors_from_arrow
 
 N_TEXTS = 200  # texts to embed on a runner: several chunks per worker, quick on 2 cores

@@ -10,7 +10,8 @@ import warehouse
 from communitybench import pipeline
 from communitybench.config import EmbedConfig
 from tests.fixtures import demo
-from tests.fixtures.tasks import LABEL_TABLES, contract_violations
+from tests.fixtures.contracts import contract_violations
+from tests.fixtures.tasks import LABEL_TABLES
 from warehouse import StageInputError
 
 # per owned thread: its kept top-level replies, and how many of them have no embedding
@@ -137,7 +138,7 @@ def test_stage_result_counts_what_the_data_holds(demo_build):
 
 def test_replies_without_embeddings_for_the_model_fail_clearly(demo_build, demo_copy):
     config = demo_build.config.model_copy(update={"embed": EmbedConfig(revision="not-built")})
-    with pytest.raises(RuntimeError, match="no reply has an embedding for model .* 'not-built'"):
+    with pytest.raises(StageInputError, match="no reply has an embedding for model .* 'not-built'"):
         demo.run(demo_copy, config, "labels")
 
 

@@ -15,10 +15,12 @@ import pytest
 
 import warehouse
 from communitybench import pipeline
+from communitybench.config import UsageError
 from communitybench.settings import DEV_PSEUDONYM_KEY, get_settings
 from communitybench.stages import members
 from tests.fixtures import demo
-from tests.fixtures.communities import contract_violations, with_communities
+from tests.fixtures.communities import with_communities
+from tests.fixtures.contracts import contract_violations
 from transforms.members import MEMBERS_VERSION, pseudonymize
 from transforms.vectors import vectors_from_arrow
 
@@ -134,7 +136,7 @@ def test_the_demo_warns_about_the_public_development_key(demo_build, demo_copy, 
 
 def test_real_data_needs_a_secret_key_and_uses_it(demo_build, demo_copy, no_key, monkeypatch):
     dumps = demo.config_for(demo.dump_files(demo_build.forum), members=demo_build.config.members)
-    with pytest.raises(RuntimeError, match="COMMUNITYBENCH_PSEUDONYM_KEY is not set"):
+    with pytest.raises(UsageError, match="COMMUNITYBENCH_PSEUDONYM_KEY is not set"):
         pipeline.execute(members.STAGE, dumps, demo_copy)
     monkeypatch.setenv("COMMUNITYBENCH_PSEUDONYM_KEY", "test-key-for-real-data")
     get_settings.cache_clear()

@@ -14,7 +14,7 @@ from communitybench.settings import get_settings
 from communitybench.stages.profiles import NO_ENDPOINT
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fixtures import demo
-from tests.fixtures.tasks import contract_violations
+from tests.fixtures.contracts import contract_violations
 from transforms.profile_schema import PROFILE_SCHEMA, validate_profile
 from transforms.profiles import PROFILES_VERSION
 
@@ -108,6 +108,9 @@ def test_llm_profiles_land_and_a_rebuild_makes_zero_requests(demo_build, demo_co
         0,
     )
     assert (second.work[0].computed, second.work[0].reused) == (0, n)
+    # rows written: the second run adds nothing to the cache (it holds n answers all along)
+    assert dict(first.rows) == {"profiles": n, "llm_cache": n}
+    assert dict(second.rows) == {"profiles": n, "llm_cache": 0}
     assert second.details["llm"]["cache_hits"] == n and second.details["llm"]["requests"] == 0
     rows = _profiles(demo_copy)
     assert [r["profile_method"] for r in rows] == ["llm"] * n

@@ -88,7 +88,8 @@ def test_release_layout_manifest_and_card(releases, demo_build):
     assert files_match_manifest(folder)
     assert data["config_hash"] == demo_build.config.config_hash()
     assert data["validation"]["success"] is True
-    assert data["stage_versions"]["RELEASE_VERSION"] == "release_v1"
+    assert data["stage_versions"]["release"] == "release_v1"
+    assert data["stage_versions"]["splits"] == "splits_v1"
     assert data["diff"] == {"previous": None}
     card = (folder / "README.md").read_text()
     assert card.startswith(f"---\npretty_name: communitybench {FIRST}\n")
@@ -112,6 +113,13 @@ def test_the_result_says_what_was_built(releases):
         "checks passed",
     )
     assert result.details["version"] == FIRST and result.details["reused_from"] is None
+    # the instances per task and split, as published (manifest row counts)
+    [table] = result.tables
+    counts = manifest(releases.folder(result))["row_counts"]
+    assert table.columns == ("task", "train", "dev", "test")
+    assert {row[0]: row[1:] for row in table.rows} == {
+        task: tuple(counts[task][s] for s in ("train", "dev", "test")) for task in counts
+    }
     assert result.details["gates"]["counts"] == {
         f"{t}/{s}": n
         for t, per in sorted(manifest(releases.folder(result))["row_counts"].items())

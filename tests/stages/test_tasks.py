@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 import warehouse
 from communitybench.stages.tasks import TABLES
 from tests.fixtures import demo
-from tests.fixtures.tasks import TASK_TABLES, contract_violations
+from tests.fixtures.contracts import contract_violations
+from tests.fixtures.tasks import TASK_TABLES
 
 # the option sets each task keeps, derived from the labels tables (not from the stage)
 EXPECTED_COUNTS = """
@@ -110,7 +111,12 @@ def test_cli_rebuild_prints_counts_and_is_deterministic(
 
     for name in ("BASE_URL", "MODEL", "API_KEY"):  # extractive profiles whatever the shell says
         monkeypatch.delenv(f"COMMUNITYBENCH_LLM_{name}", raising=False)
-    args = ["--config", _config_file(tmp_path, demo_build.forum), "--warehouse", str(demo_copy)]
+    args = [
+        "--config",
+        _config_file(tmp_path, demo_build.config.source.demo.out_dir),
+        "--warehouse",
+        str(demo_copy),
+    ]
     result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*args, "tasks"])
     assert result.exit_code == 0, result.output
     owned = demo.read(demo_copy, "select count(*) from thread_ownership where is_owner")[0][0]
@@ -130,7 +136,12 @@ def test_cli_without_inputs_fails_with_a_clear_message(demo_build, tmp_path):
     from flows.cli import app
 
     empty = tmp_path / "empty.duckdb"
-    args = ["--config", _config_file(tmp_path, demo_build.forum), "--warehouse", str(empty)]
+    args = [
+        "--config",
+        _config_file(tmp_path, demo_build.config.source.demo.out_dir),
+        "--warehouse",
+        str(empty),
+    ]
     failed = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*args, "tasks"])
     assert failed.exit_code == 2, failed.output
     assert "stage labels needs the stg_comments, stg_submissions" in failed.output

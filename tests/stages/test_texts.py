@@ -13,7 +13,8 @@ import warehouse
 from communitybench import pipeline
 from communitybench.stages import texts
 from tests.fixtures import demo
-from tests.fixtures.communities import contract_violations, rows
+from tests.fixtures.communities import rows
+from tests.fixtures.contracts import contract_violations
 from tests.fixtures.dumps import comment, line, write_dump
 from transforms.embed_text import EMBED_TEXT_VERSION, clean_for_embedding
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+from communitybench.config import UsageError
 from communitybench.sources.reddit.client import RetryPolicy
 from communitybench.sources.reddit.store import CRAWL_VERSION
 
@@ -34,6 +35,15 @@ class CrawlOptions:
         """Identity of the crawl: an unfinished crawl with the same key is resumed."""
         blob = json.dumps({"version": CRAWL_VERSION, **self.settings()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def require_subreddits(options: CrawlOptions) -> None:
+    """A crawl needs at least one subreddit (UsageError saying where to list them)."""
+    if not options.subreddits:
+        raise UsageError(
+            "no subreddits to crawl: list them in [reddit].subreddits of the config or pass "
+            "--subreddit NAME"
+        )
 
 
 def clean_subreddits(names) -> tuple[str, ...]:

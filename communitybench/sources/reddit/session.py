@@ -21,18 +21,14 @@ from communitybench.sources.reddit.crawl import (
     crawl_session,
     crawl_subreddit,
 )
-from communitybench.sources.reddit.options import CrawlOptions
+from communitybench.sources.reddit.options import CrawlOptions, require_subreddits
 
 
 def run_crawl(
     con, options: CrawlOptions, policy: RetryPolicy, *, settings=None, progress: bool = True
 ) -> dict:
     """Start or resume a crawl on the warehouse connection and run it to the end; summarise it."""
-    if not options.subreddits:
-        raise ValueError(
-            "no subreddits to crawl: list them in [reddit].subreddits of the config or pass "
-            "--subreddit NAME"
-        )
+    require_subreddits(options)
     settings = settings or get_settings()
     with crawl_session(con, options, policy, settings=settings, progress=progress) as session:
         before = {

@@ -69,7 +69,9 @@ def test_no_subreddits_is_a_clear_error(reddit_env, tmp_path):
     reddit_env("http://127.0.0.1:9")
     cfg = config_file(tmp_path, subreddits=[])
     result = invoke("--warehouse", str(tmp_path / "wh.duckdb"), "crawl", "--config", cfg)
-    assert result.exit_code == 2 and "--subreddit" in result.output
+    assert result.exit_code == 2
+    assert "no subreddits to crawl: list them in [reddit].subreddits" in result.output
+    assert "--subreddit NAME" in result.output
 
 
 def _text_columns(wh) -> dict[str, list[str]]:
