@@ -23,11 +23,11 @@ from flows.cli import app
 from tests.fixtures import demo
 from tests.fixtures.communities import (
     CLUSTER_TABLES,
-    contract_violations,
     drop_tables,
     partition,
     with_communities,
 )
+from tests.fixtures.contracts import contract_violations
 from transforms.communities import COMMUNITIES_VERSION, scope_fingerprints
 from transforms.vectors import vectors_from_arrow
 
