@@ -24,7 +24,6 @@ from communitybench.config import BuildConfig, ConfigError, default_config, load
 from communitybench.settings import get_settings
 from communitybench.stages import STAGES
 from flows.errors import err, user_errors
-from flows.serve import DEFAULT_API_URL, DEFAULT_CRON
 
 app = typer.Typer(
     help="Build, validate and rebuild a benchmark of community-level preferences.",
@@ -264,8 +263,9 @@ def sql(
 def serve(
     ctx: typer.Context,
     cron: Annotated[
-        str, typer.Option(help="Cron expression for rebuilds (five fields; default Mondays 03:00)")
-    ] = DEFAULT_CRON,
+        str | None,
+        typer.Option(help="Cron expression for rebuilds (five fields) [default: 0 3 * * 1]"),
+    ] = None,
     timezone: Annotated[str, typer.Option(help="IANA time zone the cron is read in")] = "UTC",
     overlap: Annotated[
         str,
@@ -275,8 +275,12 @@ def serve(
         ),
     ] = "cancel",
     api_url: Annotated[
-        str, typer.Option(envvar="PREFECT_API_URL", help="Prefect server API (loopback)")
-    ] = DEFAULT_API_URL,
+        str | None,
+        typer.Option(
+            envvar="PREFECT_API_URL",
+            help="Prefect server API (loopback) [default: http://127.0.0.1:4200/api]",
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option(help="Log level of the runs (their logs go to the server and stdout)")
     ] = "INFO",
@@ -288,9 +292,11 @@ def serve(
     of 1, so two rebuilds never overlap. Each run re-reads --config and writes to --warehouse
     and $COMMUNITYBENCH_RELEASES_DIR. SIGTERM/Ctrl-C stop it and pause the schedule.
     """
-    from flows import serve as scheduling
+    from flows import serve as scheduling  # Prefect's deployment machinery: loaded when used
     from flows.scheduled import scheduled_build_release
 
+    cron = cron or scheduling.DEFAULT_CRON
+    api_url = api_url or scheduling.DEFAULT_API_URL
     obj: Context = ctx.obj
     obj.config()  # a bad config stops here, not at 03:00 on Monday
     parameters = {

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from sklearn.decomposition import PCA
 
 COMMUNITIES_VERSION = "communities_v1"
 BACKENDS = ("hdbscan", "fast_hdbscan", "cuml")
@@ -55,6 +54,8 @@ def reduce_dimensions(vectors: np.ndarray, *, dim: int) -> np.ndarray:
         return x
     # both solvers are exact; svd_flip fixes the component signs
     solver = "covariance_eigh" if n >= 10 * d else "full"
+    from sklearn.decomposition import PCA  # imported when clustering (keeps the CLI quick)
+
     return PCA(n_components=k, svd_solver=solver).fit_transform(x)
 
 
