@@ -3,28 +3,22 @@
 with
 
 vectors as (
-    select text_hash, vector,
-    from embeddings
-    where model = $model and revision = $revision
+    select * from model_vectors($model, $revision)
 ),
 
 final as (
     select
-        memberships.community_id,
+        clustered.community_id,
         texts.item_id,
         texts.subreddit,
         texts.clean_text,
         vectors.vector,
     from texts
-    inner join members
-        on members.author = texts.author
-        and members.scope = case when $scope = 'global' then 'global' else texts.subreddit end
-    inner join memberships
-        on memberships.member_id = members.member_id
-        and memberships.scope = members.scope
-        and memberships.community_id is not null
+    inner join clustered_members() as clustered
+        on clustered.author = texts.author
+        and clustered.scope = member_scope(texts.subreddit, $scope)
     left join vectors on vectors.text_hash = texts.text_hash
-    order by memberships.community_id, texts.item_id
+    order by clustered.community_id, texts.item_id
 )
 
 select * from final

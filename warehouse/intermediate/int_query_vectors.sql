@@ -7,13 +7,11 @@ wanted as (
 ),
 
 final as (
-    select texts.item_id, embeddings.vector,
+    select texts.item_id, vectors.vector,
     from texts
     inner join wanted on wanted.item_id = texts.item_id
-    inner join embeddings
-        on embeddings.text_hash = texts.text_hash
-        and embeddings.model = $model
-        and embeddings.revision = $revision
+    inner join model_vectors($model, $revision) as vectors
+        on vectors.text_hash = texts.text_hash
 )
 
 select * from final

@@ -3,16 +3,11 @@
 with
 
 clustered_comments as (
-    select stg_comments.id, stg_comments.parent_id, memberships.community_id,
+    select stg_comments.id, stg_comments.parent_id, clustered.community_id,
     from stg_comments
-    inner join members
-        on members.author = stg_comments.author
-        and members.scope
-            = case when $scope = 'global' then 'global' else stg_comments.subreddit end
-    inner join memberships
-        on memberships.member_id = members.member_id
-        and memberships.scope = members.scope
-        and memberships.community_id is not null
+    inner join clustered_members() as clustered
+        on clustered.author = stg_comments.author
+        and clustered.scope = member_scope(stg_comments.subreddit, $scope)
     where stg_comments.drop_reason is null
 ),
 

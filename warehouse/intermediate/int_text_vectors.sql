@@ -3,9 +3,7 @@
 with
 
 vectors as (
-    select text_hash, vector,
-    from embeddings
-    where model = $model and revision = $revision
+    select * from model_vectors($model, $revision)
 ),
 
 final as (

@@ -3,9 +3,7 @@
 with
 
 cached as (
-    select text_hash,
-    from embeddings
-    where model = $model and revision = $revision
+    select text_hash, from model_vectors($model, $revision)
 ),
 
 missing as (

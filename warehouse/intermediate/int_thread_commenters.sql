@@ -18,17 +18,13 @@ final as (
     select
         comments.link_id as thread_id,
         comments.subreddit,
-        memberships.member_id,
-        memberships.community_id,
+        clustered.member_id,
+        clustered.community_id,
     from comments
     inner join threads on threads.id = comments.link_id
-    inner join members
-        on members.author = comments.author
-        and members.scope = case when $scope = 'global' then 'global' else comments.subreddit end
-    inner join memberships
-        on memberships.member_id = members.member_id
-        and memberships.scope = members.scope
-        and memberships.community_id is not null
+    inner join clustered_members() as clustered
+        on clustered.author = comments.author
+        and clustered.scope = member_scope(comments.subreddit, $scope)
 )
 
 select * from final
