@@ -33,7 +33,7 @@ from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from communitybench.stages.demo_forum import demo_files
 
 # the stage's version: the NDJSON dump ingest's and the Stack Exchange ingest's
-VERSION = f"{INGEST_VERSION}+{SE_INGEST_VERSION}"
+VERSION = f"{INGEST_VERSION}_{SE_INGEST_VERSION}"
 
 
 class Params(StageParams):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from communitybench.config import UsageError
+
 # the files read, in ingest order: votes are counted before the posts they belong to, and
 # comments need their posts; Users.xml is never read (display names must not enter the warehouse)
 FILES = ("Votes.xml", "Posts.xml", "Comments.xml")
@@ -18,7 +20,7 @@ KNOWN = (*FILES, "Users.xml", "Tags.xml", "Badges.xml", "PostLinks.xml", "PostHi
 EXTRACT_MARKER = ".extracted"
 
 
-class NotASiteDump(ValueError):
+class NotASiteDump(UsageError):
     """A path that is no Stack Exchange site dump, or one whose site cannot be named."""
 
 

@@ -42,7 +42,7 @@ from communitybench.sources.stackexchange import dump
 from communitybench.sources.stackexchange.archive import SiteDump, open_site_dump
 from warehouse import ensure_tables, set_variables, statement
 
-SE_INGEST_VERSION = "stackexchange_ingest_v1"
+SE_INGEST_VERSION = "se_v1"  # Stack Exchange site dumps (the ingest stage version carries it)
 QUARANTINE_TEXT_CHARS = 2_000
 _ACCEPTED = re.compile(rb'AcceptedAnswerId="(\d+)"')
 _ACTIVITY = re.compile(rb'(?:LastActivityDate|CreationDate)="([^"]+)"')

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import py7zr
 import pytest
+from typer.testing import CliRunner
 
 import warehouse
 from communitybench.config import BuildConfig
+from communitybench.settings import get_settings
 from communitybench.sources.stackexchange import ingest as se
+from flows.cli import app
 from tests.fixtures import demo
 
 SITE = "qc.stackexchange.com"
@@ -196,3 +199,15 @@ def test_the_ingest_stage_and_staging_on_a_site_dump(tmp_path):
     top = demo.read(tmp_path / "wh.duckdb", "select id, is_top_level from stg_comments order by 1")
     # answers are replies to the thread (options); comments never are, even on the question
     assert top == [("se-qc-2", True), ("se-qc-3", True), ("se-qc-c10", False), ("se-qc-c11", False)]
+
+
+def test_the_cli_ingests_a_site_folder_named_by_site(tmp_path, prefect_harness):
+    folder, wh = write_dump(tmp_path / "data"), tmp_path / "cli.duckdb"
+    get_settings.cache_clear()
+    unnamed = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["-w", str(wh), "ingest", str(folder)])
+    assert unnamed.exit_code == 2 and "cannot tell which site" in unnamed.output
+    args = ["-w", str(wh), "ingest", str(folder), "--site", SITE]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "rows written: stg_submissions=2, stg_comments=4" in result.output
+    assert demo.read(wh, "select distinct subreddit from stg_comments") == [(SITE,)]
