@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import warehouse
 from communitybench.config import BuildConfig
 from communitybench.settings import get_settings
+from communitybench.sources.stackexchange import batches
 from communitybench.sources.stackexchange import ingest as se
 from flows.cli import app
 from tests.fixtures import demo
@@ -121,7 +122,7 @@ def test_reingesting_adds_nothing(dump, con):
 
 
 def test_an_interrupted_ingest_resumes_without_duplicates(dump, con, monkeypatch):
-    real, calls = se._commit_batch, []
+    real, calls = batches._commit_batch, []
 
     def crash_on_second(*args, **kwargs):
         calls.append(1)
@@ -129,7 +130,7 @@ def test_an_interrupted_ingest_resumes_without_duplicates(dump, con, monkeypatch
             raise KeyboardInterrupt("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(se, "_commit_batch", crash_on_second)
+    monkeypatch.setattr(batches, "_commit_batch", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         ingest(con, dump, batch_rows=3)  # Posts.xml: the first batch commits, the second fails
     assert rows(con, "select count(*) from raw_submissions") == [(1,)]
@@ -137,7 +138,7 @@ def test_an_interrupted_ingest_resumes_without_duplicates(dump, con, monkeypatch
         con, "select lines_done, completed from ingest_files where source_file = 'Posts.xml'"
     )
     assert (done, completed) == (5, False)  # lines 1-5: the declaration, <posts>, rows 1-3
-    monkeypatch.setattr(se, "_commit_batch", real)
+    monkeypatch.setattr(batches, "_commit_batch", real)
     reports = {Path(r.path).name: r for r in ingest(con, dump, batch_rows=3)}
     assert reports["Posts.xml"].resumed_from == 5
     assert rows(con, "select count(*), count(distinct id) from raw_comments") == [(4, 4)]
