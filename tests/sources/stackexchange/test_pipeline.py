@@ -140,11 +140,9 @@ def test_beta_estimator_uses_the_real_up_and_down_votes(se_build):
 
 def test_comments_reach_members_texts_with_their_parent_links(se_build):
     folder, wh, *_ = se_build
+    questions = {r["Id"] for r in plain_rows(folder / "Posts.xml") if r["PostTypeId"] == "1"}
     on_posts = Counter(
-        "question"
-        if row["PostId"]
-        in {r["Id"] for r in plain_rows(folder / "Posts.xml") if r["PostTypeId"] == "1"}
-        else "answer"
+        "question" if row["PostId"] in questions else "answer"
         for row in plain_rows(folder / "Comments.xml")
     )
     links = dict(
