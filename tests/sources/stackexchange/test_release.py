@@ -86,8 +86,9 @@ def test_both_sources_reach_the_task_tables(mixed):
     # the demo files were ingested by the demo build already: only the site's three files are new
     ingest = results["ingest"]
     assert ingest.work[0].computed == 3 and ingest.rows["raw_submissions"] == QUESTIONS
-    forums = dict(demo.read(wh, "select subreddit = ?, count(*) from task_pi group by 1", [SITE]))
-    print(f"\nPI instances: demo forum {forums.get(False, 0)}, {SITE} {forums.get(True, 0)}")
+    # DP: every non-degenerate distribution (PI also needs a margin: 1 SE instance measured)
+    forums = dict(demo.read(wh, "select subreddit = ?, count(*) from task_dp group by 1", [SITE]))
+    print(f"\nDP instances: demo forum {forums.get(False, 0)}, {SITE} {forums.get(True, 0)}")
     assert forums.get(True) and forums.get(False)
     for table in ("task_pi", "task_dp", "task_ccg", "task_ci"):
         assert demo.read(wh, f"select count(*) from {table}")[0][0] > 0, table
