@@ -32,8 +32,9 @@ from communitybench.sources.stackexchange.ingest import SE_INGEST_VERSION, inges
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from communitybench.stages.demo_forum import demo_files
 
-# the stage's version: the NDJSON dump ingest's and the Stack Exchange ingest's
-VERSION = f"{INGEST_VERSION}_{SE_INGEST_VERSION}"
+# the stage's version is the NDJSON dump ingest's; the Stack Exchange ingest's (SE_INGEST_VERSION)
+# is recorded beside it in the manifest (the release stage's SUB_VERSIONS)
+VERSION = INGEST_VERSION
 
 
 class Params(StageParams):
@@ -149,7 +150,12 @@ def ingest_result(files: list[dict], where: str, runs: int = 1) -> StageResult:
         dropped=dict(sorted(dropped.items())),
         rows=appended,
         tables=(file_table(files),),
-        details={"version": VERSION, "files": files, "runner": where},
+        details={
+            "version": VERSION,
+            "stackexchange_version": SE_INGEST_VERSION,
+            "files": files,
+            "runner": where,
+        },
     )
 
 

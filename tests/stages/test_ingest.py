@@ -22,8 +22,8 @@ import pytest
 import warehouse
 from communitybench.config import FilterConfig, RunnerConfig
 from communitybench.sources.dumps import spool
+from communitybench.sources.dumps.ingest import INGEST_VERSION
 from communitybench.sources.dumps.runs import file_key
-from communitybench.stages import ingest
 from flows import pipeline as flow
 from tests.fixtures import demo
 from tests.fixtures.dumps import (
@@ -117,7 +117,7 @@ def test_local_result_counts_what_the_dump_lines_hold(forum, kept, local):
     files, truth = forum
     wh, result = local
     expected = {f.name: expected_file(f, kept) for f in files}
-    assert (result.name, result.version) == ("ingest", ingest.VERSION)
+    assert (result.name, result.version) == ("ingest", INGEST_VERSION)
     assert result.counts("files").computed == len(files) and result.counts("files").reused == 0
     reports = {Path(f["path"]).name: f for f in result.details["files"]}
     for name, want in expected.items():
