@@ -45,10 +45,21 @@ class DemoSource(_Section):
     out_dir: Path = Path("data/demo")
 
 
+class StackExchangeSource(_Section):
+    """Stack Exchange site dumps (folders or ``.7z`` archives listed in ``[source] dumps``)."""
+
+    # the site's host (e.g. quantumcomputing.stackexchange.com) when a folder is not named after it
+    site: str | None = None
+    work_dir: Path = Path("build/stackexchange")  # where .7z archives are extracted
+    batch_rows: int = Field(50_000, ge=100)  # rows per transaction (one checkpoint each)
+
+
 class SourceConfig(_Section):
-    kind: Literal["demo", "dumps", "reddit"] = "demo"
+    # dumps: NDJSON files; stackexchange: site dumps (either kind of path is read by ingest)
+    kind: Literal["demo", "dumps", "reddit", "stackexchange"] = "demo"
     dumps: list[Path] = []
     demo: DemoSource = DemoSource()
+    stackexchange: StackExchangeSource = StackExchangeSource()
 
 
 class FilterConfig(_Section):

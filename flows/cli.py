@@ -160,20 +160,39 @@ def demo_forum(
 @app.command()
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="NDJSON dump files (plain, .gz, .zst)")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="NDJSON dump files (plain, .gz, .zst), or Stack Exchange site dumps: a folder "
+            "with Posts.xml (Votes.xml, Comments.xml when present) or the site's .7z archive"
+        ),
+    ],
     subreddit: Annotated[
         list[str] | None, typer.Option("--subreddit", "-s", help="Keep only these (repeatable)")
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(
+            "--site",
+            help="Stack Exchange site host (e.g. quantumcomputing.stackexchange.com) for a "
+            "folder not named after it",
+        ),
     ] = None,
     no_staging: Annotated[
         bool, typer.Option("--no-staging", help="Do not rebuild staging afterwards")
     ] = False,
 ) -> None:
-    """Stream dump files into raw tables (bad lines → quarantine), then rebuild staging."""
+    """Stream dump files or Stack Exchange site dumps into raw tables (bad lines → quarantine),
+    then rebuild staging."""
     obj: Context = ctx.obj
     config = obj.config()
     update: dict = {}
     if config.source.kind == "reddit":  # files given by hand: a dump ingest, not a crawl
         update["source"] = config.source.model_copy(update={"kind": "dumps"})
+    if site:
+        se = config.source.stackexchange.model_copy(update={"site": site})
+        source = update.get("source", config.source)
+        update["source"] = source.model_copy(update={"stackexchange": se})
     if subreddit:
         update["filters"] = config.filters.model_copy(update={"subreddits": subreddit})
     stages = ("ingest",) if no_staging else ("ingest", "staging")

@@ -86,6 +86,7 @@ def render_card(
             " llm = written by the model named under Provenance).",
             "",
         ]
+    lines += _estimator_lines(stats.get("estimators", []))
     lines += ["## What was dropped before building (staging drop reasons)", ""]
     drops = stats.get("drop_reasons", {})
     lines += _table(
@@ -130,6 +131,37 @@ def render_card(
         "",
     ]
     return "\n".join(lines)
+
+
+ESTIMATORS = {
+    "beta_updown": "Beta posterior approval r = (a0+U)/(a0+b0+U+D) on real up (U) and down (D) "
+    "votes, normalised over the options",
+    "dirichlet_score": "score only: Dirichlet vote share (a0+max(score,0)) normalised over the "
+    "options, used where down votes are unknown (Reddit hides them; a Stack Exchange dump "
+    "without Votes.xml has none)",
+}
+
+
+def _estimator_lines(rows: list[dict]) -> list[str]:
+    """Per source, which estimator produced the distributions (and a warning where a source that
+    can have real down votes fell back to scores)."""
+    if not rows:
+        return []
+    lines = ["## Preference estimators per source", ""]
+    lines += _table(
+        ["source", "estimator", "option sets", "usable (not degenerate)"],
+        [[r["source"], r["estimator"], r["option_sets"], r["usable"]] for r in rows],
+    )
+    lines.append("")
+    used = sorted({r["estimator"] for r in rows})
+    lines += [f"- **{e}**: {ESTIMATORS.get(e, e)}." for e in used]
+    for r in rows:
+        if r["source"] == "stackexchange" and r["estimator"] != "beta_updown":
+            lines.append(
+                f"- stackexchange: {r['option_sets']} option sets use {r['estimator']} "
+                "(score only): the site dump had no Votes.xml, so no up and down votes."
+            )
+    return [*lines, ""]
 
 
 def _diff_lines(diff: dict) -> list[str]:

@@ -99,6 +99,11 @@ def collect_stats(con) -> dict:
         stats.update(members=total, noise_share=noise / total if total else 0.0)
     if warehouse.table_exists(con, "profiles"):
         stats["profile_methods"] = dict(export_rows(con, "profile_methods"))
+    if all(warehouse.table_exists(con, t) for t in ("distributions", "stg_submissions")):
+        keys = ("source", "estimator", "option_sets", "usable")
+        stats["estimators"] = [
+            dict(zip(keys, row, strict=True)) for row in export_rows(con, "estimators_by_source")
+        ]
     return stats
 
 

@@ -21,11 +21,16 @@ from communitybench.release import export, incremental, validation
 from communitybench.release.splits import assign_instance_splits
 from communitybench.release.validation import VALIDATION_VERSION
 from communitybench.release.versions import RELEASE_VERSION, next_version, utc_now
+from communitybench.sources.stackexchange.ingest import SE_INGEST_VERSION
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from transforms.splits import SPLITS_VERSION
 
 # the manifest's stage_versions: every stage (name → version) plus the release's own parts
-SUB_VERSIONS = {"splits": SPLITS_VERSION, "validation": VALIDATION_VERSION}
+SUB_VERSIONS = {
+    "splits": SPLITS_VERSION,
+    "validation": VALIDATION_VERSION,
+    "stackexchange_ingest": SE_INGEST_VERSION,
+}
 
 
 class Params(StageParams):

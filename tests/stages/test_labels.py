@@ -111,7 +111,7 @@ def test_stage_result_counts_what_the_data_holds(demo_build):
         "count(*) filter (where is_owner), (select count(*) filter (where degenerate) "
         "from distributions) from thread_ownership",
     )[0]
-    assert result.name == "labels" and result.version == "labels_v1"
+    assert result.name == "labels" and result.version == "labels_v2"
     assert (
         result.counts("option_sets").computed == n_sets and result.counts("option_sets").reused == 0
     )

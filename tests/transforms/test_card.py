@@ -44,3 +44,35 @@ def test_card_lists_sizes_drops_and_diff():
     assert "| instances | 2 | 1 | 7 |" in card
     assert "Profiles: 3 extractive" in card
     assert card.index("split: train") < card.index("split: dev") < card.index("split: test")
+
+
+def test_card_lists_the_estimator_of_each_source():
+    rows = [
+        {"source": "dump", "estimator": "dirichlet_score", "option_sets": 40, "usable": 31},
+        {"source": "stackexchange", "estimator": "beta_updown", "option_sets": 12, "usable": 9},
+        {"source": "stackexchange", "estimator": "dirichlet_score", "option_sets": 5, "usable": 5},
+    ]
+    card = render_card(
+        version="v1",
+        splits={},
+        stats={"estimators": rows},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={},
+    )
+    assert "| dump | dirichlet_score | 40 | 31 |" in card
+    assert "| stackexchange | beta_updown | 12 | 9 |" in card
+    assert "- **beta_updown**: Beta posterior approval r = (a0+U)/(a0+b0+U+D)" in card
+    # a Stack Exchange dump without Votes.xml falls back to scores, and the card says so
+    assert (
+        "stackexchange: 5 option sets use dirichlet_score (score only): the site dump had no "
+        "Votes.xml" in card
+    )
+    assert "Preference estimators" not in render_card(
+        version="v1",
+        splits={},
+        stats={},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={},
+    )

@@ -1,6 +1,6 @@
 -- Kept top-level replies with their votes, posting time and embedding ($model, $revision):
 -- the pool option sets are chosen from. updown_known marks sources with real down votes
--- ($updown_sources).
+-- ($updown_sources) on rows that carry them.
 with
 
 replies as (
@@ -26,7 +26,9 @@ final as (
         replies.ups,
         replies.downs,
         epoch(replies.created_utc) as created_s,
-        list_contains($updown_sources::varchar[], replies.source) as updown_known,
+        -- a Stack Exchange dump without Votes.xml has no U and D (null): score only
+        list_contains($updown_sources::varchar[], replies.source)
+            and replies.ups is not null and replies.downs is not null as updown_known,
         vectors.vector,
     from replies
     left join vectors on vectors.item_id = 't1_' || replies.id
