@@ -43,6 +43,9 @@ class DemoSource(_Section):
     scale: float = Field(1.0, gt=0, le=50)
     months: int = Field(1, ge=1, le=2)
     out_dir: Path = Path("data/demo")
+    # easy: communities separable by vocabulary; realistic: heavy-tailed activity, unaffiliated
+    # members, sibling communities sharing topics (sources/demo/realistic.py)
+    profile: Literal["easy", "realistic"] = "easy"
 
 
 class SourceConfig(_Section):
