@@ -18,7 +18,7 @@ import pyarrow as pa
 
 import schemas
 
-LABELS_VERSION = "labels_v1"
+LABELS_VERSION = "labels_v2"
 BETA_UPDOWN = "beta_updown"
 DIRICHLET_SCORE = "dirichlet_score"
 
