@@ -345,7 +345,7 @@ def _cluster_scope(scope, ids, vectors, pca_dim, params, levels: LevelSettings, 
     )
     cids = community_ids([scope] * len(groups), [[ids[i] for i in g] for g in groups])
     published = np.array([s >= levels.min_stability for s in stable], dtype=bool)
-    shown = np.where(result.labels >= 0, published[np.maximum(result.labels, 0)], False)
+    shown = np.append(published, False)[result.labels]  # noise (-1) picks the False
     label_ids = np.array([None, *cids], dtype=object)[np.where(shown, result.labels, -1) + 1]
     for k, group in enumerate(groups):
         stats = (float(result.persistence[k]), float(result.probabilities[group].mean()))

@@ -280,7 +280,7 @@ def test_sub_communities_on_an_unseen_seed(tmp_path, profile, seed, min_ari):
 
     forum, wh = tmp_path / f"demo{seed}", tmp_path / f"wh{seed}.duckdb"
     write_demo_forum(forum, seed=seed, scale=0.5, profile=profile)
-    config = demo.demo_config(forum, seed=seed)
+    config = demo.demo_config(forum, seed=seed, profile=profile)
     demo.run(wh, config, "ingest", "staging", "texts", "embeddings", "members", "communities")
     found = demo.found_vs_planted(wh, demo.load_truth(forum)).drop_nulls("planted")
     ari = adjusted_rand_score(found["planted"], found["found"])
