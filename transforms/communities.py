@@ -28,7 +28,7 @@ from transforms.community_levels import (
     bond_matrix,
     combine,
     forum_id,
-    identity_points,
+    identity_vectors,
     scope_graph,
     stability,
 )
@@ -331,7 +331,7 @@ def _cluster_scope(scope, ids, vectors, pca_dim, params, levels: LevelSettings, 
     forum = forum_id(scope)
     rows = [(forum, scope, FORUM, None, n, None, 1.0, None, True, None, n)]
     centroids = [vectors.astype(np.float64).mean(axis=0)]
-    identity = identity_points(vectors, dim=pca_dim, centre=levels.centre)
+    identity = reduce_dimensions(identity_vectors(vectors, centre=levels.centre), dim=pca_dim)
     points = combine(identity, bond_matrix(n, *graph), levels.bond_weight)
     result = cluster_members(points, **params)
     groups = [np.flatnonzero(result.labels == k) for k in range(len(result.persistence))]

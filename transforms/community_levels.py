@@ -37,23 +37,21 @@ def forum_id(scope: str) -> str:
     return "c_" + hashlib.sha256(f"forum\x1f{scope}".encode()).hexdigest()[:12]
 
 
-def identity_points(vectors: np.ndarray, *, dim: int, centre: bool) -> np.ndarray:
-    """Member vectors with the forum's topic removed, reduced to at most ``dim`` components.
+def identity_vectors(vectors: np.ndarray, *, centre: bool) -> np.ndarray:
+    """Member vectors with the forum's topic removed: unit vectors minus the forum's mean unit
+    vector (``reduce_dimensions`` then normalises what is left and applies PCA).
 
     Args:
         vectors: (n, d) member vectors of one forum.
-        dim: PCA size (capped at d and n - 1).
-        centre: Subtract the forum's mean vector before normalising (False: the raw vectors,
-            as the single-level clustering used).
+        centre: Subtract the forum's mean (False: the raw vectors, as the single-level
+            clustering used).
     """
-    from transforms.communities import reduce_dimensions
-
     x = np.asarray(vectors, dtype=np.float64)
     if centre and len(x):
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = x / np.where(norms > 0, norms, 1.0)
         x = x - x.mean(axis=0, keepdims=True)
-    return reduce_dimensions(x, dim=dim)
+    return x
 
 
 def bond_matrix(

@@ -6,12 +6,17 @@ import numpy as np
 import polars as pl
 import pytest
 
-from transforms.communities import LevelSettings, assign_communities, cluster_members
+from transforms.communities import (
+    LevelSettings,
+    assign_communities,
+    cluster_members,
+    reduce_dimensions,
+)
 from transforms.community_levels import (
     bond_matrix,
     combine,
     forum_id,
-    identity_points,
+    identity_vectors,
     stability,
 )
 
@@ -24,7 +29,7 @@ def test_identity_removes_the_forum_topic():
     topic[0], stance[1] = 10.0, 1.0
     side = np.repeat([1.0, -1.0], 30)
     x = topic + side[:, None] * stance + rng.normal(scale=0.1, size=(60, 20))
-    points = identity_points(x, dim=2, centre=True)
+    points = reduce_dimensions(identity_vectors(x, centre=True), dim=2)
     first = points[:, 0] * np.sign(points[0, 0])
     assert (first[:30] > 0).all() and (first[30:] < 0).all()
 
@@ -92,3 +97,19 @@ def test_every_scope_with_enough_members_is_a_forum_holding_its_subs():
     assert all(rows[(m, lv)] is None for m in ids[40:] for lv in ("forum", "sub"))  # too small
     first, second = {rows[(m, "sub")] for m in ids[:20]}, {rows[(m, "sub")] for m in ids[20:40]}
     assert len(first) == len(second) == 1 and first != second and None not in first | second
+
+
+def test_a_forum_without_structure_has_no_subs_and_keeps_every_member():
+    rng = np.random.default_rng(3)
+    members = pl.DataFrame({"member_id": [f"m{i:02d}" for i in range(15)], "scope": ["flat"] * 15})
+    memberships, found, _ = assign_communities(
+        members,
+        rng.normal(size=(15, 8)),
+        backend="hdbscan",
+        pca_dim=5,
+        min_cluster_size=10,
+        min_samples=5,
+    )
+    assert found.select("level", "size").rows() == [("forum", 15)]
+    subs = memberships.filter(pl.col("level") == "sub")
+    assert subs.height == 15 and subs["community_id"].null_count() == 15
