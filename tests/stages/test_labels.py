@@ -127,7 +127,7 @@ def test_stage_result_counts_what_the_data_holds(demo_build):
             wh,
             "select level, {'owned_threads': count(distinct thread_id) filter (where is_owner), "
             "'option_sets': (select count(*) from option_sets o where o.level = t.level)} "
-            "from thread_ownership t group by level order by level desc",
+            "from thread_ownership t group by level order by level",
         )
     )
     assert result.name == "labels" and result.version == "labels_v2"
