@@ -198,12 +198,18 @@ def test_a_subreddit_that_leaves_records_its_communities_as_vanished(demo_build,
     theirs = {
         c
         for (c,) in demo.read(
-            before, f"select community_id from communities where scope = '{gone}'"
+            before,
+            f"select community_id from communities where scope = '{gone}' "
+            "and level = 'sub' and published",  # forums are never matched, so never in lineage
         )
     }
     lineage = demo.read(demo_copy, "select community_id, status from community_lineage")
     assert {c for c, s in lineage if s == "vanished"} == theirs
-    live = {c for (c,) in demo.read(demo_copy, "select community_id from communities")}
+    subs = "select community_id from communities where level = 'sub' and published"
+    live = {c for (c,) in demo.read(demo_copy, subs)}
+    assert demo.read(demo_copy, f"select count(*) from communities where scope = '{gone}'") == [
+        (0,)
+    ]
     assert live.isdisjoint(theirs)
     assert {c for c, s in lineage if s == "kept"} == live
     assert result.details["lineage"] == {"kept": len(live), "vanished": len(theirs)}
