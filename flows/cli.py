@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -149,11 +149,17 @@ def demo_forum(
     seed: Annotated[int, typer.Option(help="Random seed (same seed → byte-identical files)")] = 7,
     scale: Annotated[float, typer.Option(help="Size multiplier (1.0 ≈ 600 members)")] = 1.0,
     months: Annotated[int, typer.Option(help="1, or 2 to add a second month (~10% more)")] = 1,
+    profile: Annotated[
+        Literal["easy", "realistic"],
+        typer.Option(help="easy: vocabulary-separable; realistic: shared topics, heavy tail"),
+    ] = "easy",
 ) -> None:
     """Generate the deterministic demo forum with planted communities and noise (files only)."""
     from communitybench.sources.demo.forum import write_demo_forum
 
-    summary = write_demo_forum(out, seed=seed, scale=scale, months=months, progress=True)
+    summary = write_demo_forum(
+        out, seed=seed, scale=scale, months=months, profile=profile, progress=True
+    )
     typer.echo(json.dumps(summary, indent=1, default=str))
 
 

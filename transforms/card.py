@@ -39,6 +39,10 @@ def release_diff(previous: dict | None, current: dict) -> dict:
     return out
 
 
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
 def _table(header: list[str], rows: list[list]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -71,12 +75,36 @@ def render_card(
     lines += _table(["task", "train", "dev", "test"], rows)
     lines += [
         "",
-        f"Communities: {stats.get('communities', 0)} "
+        f"Sub-communities: {stats.get('communities', 0)} "
         f"(sizes {stats.get('community_size_min', 0)}–{stats.get('community_size_max', 0)},"
         f" median {stats.get('community_size_median', 0)}); members clustered: "
         f"{stats.get('members', 0)}; noise share: {stats.get('noise_share', 0):.1%}.",
         "",
     ]
+    levels = stats.get("levels", [])
+    if levels:
+        lines += [
+            "Community levels: a forum community per subreddit with enough members, and stable "
+            "sub-communities found inside it (published when their subsample stability reaches "
+            "the threshold). Coverage: share of kept comments written by members of a published "
+            "community of the level.",
+            "",
+        ]
+        lines += _table(
+            ["level", "found", "published", "median size", "median stability", "coverage"],
+            [
+                [
+                    lv["level"],
+                    lv["found"],
+                    lv["published"],
+                    _num(lv["median_size"]),
+                    _num(lv["median_stability"]),
+                    f"{lv['coverage'] or 0:.1%}",
+                ]
+                for lv in levels
+            ],
+        )
+        lines += [""]
     methods = stats.get("profile_methods", {})
     if methods:
         lines += [

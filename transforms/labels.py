@@ -18,7 +18,7 @@ import pyarrow as pa
 
 import schemas
 
-LABELS_VERSION = "labels_v2"  # v2: U and D known only where the rows carry them
+LABELS_VERSION = "labels_v3"  # v2: U and D only where rows carry them; v3: per community level
 BETA_UPDOWN = "beta_updown"
 DIRICHLET_SCORE = "dirichlet_score"
 

@@ -76,3 +76,35 @@ def test_card_lists_the_estimator_of_each_source():
         validation={"success": True, "tables": {}},
         manifest_summary={},
     )
+
+
+def test_card_reports_both_community_levels():
+    levels = [
+        {
+            "level": "forum",
+            "found": 2,
+            "published": 2,
+            "median_size": 150.0,
+            "median_stability": None,
+            "coverage": 0.61,
+        },
+        {
+            "level": "sub",
+            "found": 5,
+            "published": 3,
+            "median_size": 24.0,
+            "median_stability": 0.84,
+            "coverage": 0.125,
+        },
+    ]
+    card = render_card(
+        version="v2",
+        splits={"pi": {"train": 8, "dev": 1, "test": 1}},
+        stats={"communities": 3, "levels": levels},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={"config_hash": "abc"},
+    )
+    assert "| forum | 2 | 2 | 150 | - | 61.0% |" in card
+    assert "| sub | 5 | 3 | 24 | 0.84 | 12.5% |" in card
+    assert "Sub-communities: 3" in card
