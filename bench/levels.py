@@ -1,5 +1,9 @@
 """Sub-community variants on a built warehouse: identity (raw vs forum-centred) x bond weight.
 
+A variant is ``raw:W`` or ``centred:W`` (method density: HDBSCAN on identity points smoothed
+with bond weight W) or ``leiden:R`` (method leiden: centred identity kNN graph plus the bond
+graph at R x its weight; ``--knn``, ``--resolution``).
+
 Reads ``members`` and the reply graph (``int_member_replies``, ``int_member_threads``) of a
 warehouse whose members stage has run, clusters every scope with each variant (the communities
 stage's own code, ``assign_communities``) and prints per variant: sub-communities found and
@@ -9,7 +13,7 @@ members (truth ``members`` author -> community; null = unaffiliated), noise coun
 label. The bare baseline is the same clustering without stability runs.
 
     .venv/bin/python bench/levels.py WAREHOUSE [--truth truth.json] [--scope subreddit]
-        [--variants raw:0 centred:0 centred:0.5] [--min-cluster-size 10] [--min-samples 5]
+        [--variants raw:0 centred:0.5 leiden:3] [--min-cluster-size 10] [--min-samples 5]
 """
 
 from __future__ import annotations
@@ -52,12 +56,16 @@ def main() -> None:
     parser.add_argument("warehouse")
     parser.add_argument("--truth")
     parser.add_argument("--scope", default="subreddit")
-    parser.add_argument("--variants", nargs="+", default=["raw:0", "centred:0", "centred:0.5"])
+    parser.add_argument(
+        "--variants", nargs="+", default=["raw:0", "centred:0", "centred:0.5", "leiden:3"]
+    )
     parser.add_argument("--backend", default="hdbscan")
     parser.add_argument("--pca-dim", type=int, default=30)
     parser.add_argument("--min-cluster-size", type=int, default=10)
     parser.add_argument("--min-samples", type=int, default=5)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--knn", type=int, default=15)
+    parser.add_argument("--resolution", type=float, default=1.0)
     parser.add_argument("--min-stability", type=float, default=0.5)
     args = parser.parse_args()
     truth = json.load(open(args.truth, encoding="utf-8")) if args.truth else None
@@ -77,10 +85,15 @@ def main() -> None:
     )
     for variant in args.variants:
         identity, weight = variant.split(":")
+        leiden = identity == "leiden"
         for runs in sorted({0, args.runs}):
             levels = LevelSettings(
-                centre=identity == "centred",
-                bond_weight=float(weight),
+                method="leiden" if leiden else "density",
+                centre=identity != "raw",
+                bond_weight=0.0 if leiden else float(weight),
+                bond_ratio=float(weight) if leiden else 3.0,
+                knn=args.knn,
+                resolution=args.resolution,
                 stability_runs=runs,
                 min_stability=args.min_stability if runs else 0.0,
             )

@@ -143,13 +143,20 @@ class CommunitiesConfig(_Section):
     match_min_cosine: float = Field(0.95, ge=-1, le=1)
     # two levels: every scope with this many members is a forum community...
     min_forum_members: int = Field(10, ge=1)
-    # ...and sub-communities inside it come from identity (the forum's topic removed) smoothed
-    # over the reply graph (bond_weight 0 = identity only)
+    # ...and sub-communities inside it come from identity (the forum's topic removed) and bond
+    # (reply/co-comment graph): leiden partitions the identity kNN graph plus the bond graph
+    # (realistic demo ARI 0.9 vs 0.3 for density); density runs HDBSCAN (backend) on identity
+    # points smoothed over the bond graph (bond_weight 0 = identity only)
+    method: Literal["leiden", "density"] = "leiden"
     centre: bool = True
+    knn: int = Field(15, ge=1)
+    bond_ratio: float = Field(3.0, ge=0)
+    resolution: float = Field(1.0, gt=0)
     bond_weight: float = Field(0.5, ge=0, le=1)
     # a sub-community is published when its subsample stability reaches min_stability
     stability_runs: int = Field(5, ge=0)
     stability_fraction: float = Field(0.8, gt=0, lt=1)
+    stability_max_points: int = Field(20_000, ge=10)
     min_stability: float = Field(0.5, ge=0, le=1)
     seed: int = 0
 

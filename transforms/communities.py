@@ -23,17 +23,21 @@ import polars as pl
 from transforms.community_levels import (
     FORUM,
     LEVELS,
-    METHOD,
+    METHODS,
     SUB,
+    bond_graph,
     bond_matrix,
     combine,
     forum_id,
     identity_vectors,
+    inside_share,
+    knn_graph,
+    leiden_labels,
     scope_graph,
-    stability,
+    subsample_stability,
 )
 
-COMMUNITIES_VERSION = "communities_v2"
+COMMUNITIES_VERSION = "communities_v3"
 BACKENDS = ("hdbscan", "fast_hdbscan", "cuml")
 NOISE = -1
 FAST_HDBSCAN_MAX_DIM = 30
@@ -224,24 +228,42 @@ class LevelSettings:
     """How forums become communities and sub-communities are found inside them."""
 
     min_forum_members: int = 10
+    method: str = "leiden"  # leiden (member graph) | density (HDBSCAN on smoothed points)
     centre: bool = True  # identity: the forum's mean removed before PCA
-    bond_weight: float = 0.5  # reply-graph smoothing of the identity points (0 = identity only)
+    bond_weight: float = 0.5  # density: reply-graph smoothing of the identity points
+    knn: int = 15  # leiden: identity neighbours per member
+    bond_ratio: float = 3.0  # leiden: bond graph weight / identity kNN graph weight
+    resolution: float = 1.0  # leiden: RB configuration resolution
     stability_runs: int = 5
     stability_fraction: float = 0.8
+    stability_max_points: int = 20_000  # a subsample holds at most this many members
     min_stability: float = 0.5
     seed: int = 0
 
     def record(self) -> dict:
-        return {
-            "method": METHOD,
+        if self.method not in METHODS:
+            raise ValueError(f"unknown communities.method {self.method!r} (leiden or density)")
+        shared = {
+            "method": METHODS[self.method],
             "min_forum_members": self.min_forum_members,
             "centre": self.centre,
-            "bond_weight": self.bond_weight,
-            "stability_runs": self.stability_runs,
-            "stability_fraction": self.stability_fraction,
-            "min_stability": self.min_stability,
-            "seed": self.seed,
         }
+        own = (
+            {"knn": self.knn, "bond_ratio": self.bond_ratio, "resolution": self.resolution}
+            if self.method == "leiden"
+            else {"bond_weight": self.bond_weight}
+        )
+        return (
+            shared
+            | own
+            | {
+                "stability_runs": self.stability_runs,
+                "stability_fraction": self.stability_fraction,
+                "stability_max_points": self.stability_max_points,
+                "min_stability": self.min_stability,
+                "seed": self.seed,
+            }
+        )
 
 
 def assign_communities(
@@ -332,16 +354,27 @@ def _cluster_scope(scope, ids, vectors, pca_dim, params, levels: LevelSettings, 
     rows = [(forum, scope, FORUM, None, n, None, 1.0, None, True, None, n)]
     centroids = [vectors.astype(np.float64).mean(axis=0)]
     identity = reduce_dimensions(identity_vectors(vectors, centre=levels.centre), dim=pca_dim)
-    points = combine(identity, bond_matrix(n, *graph), levels.bond_weight)
-    result = cluster_members(points, **params)
+    seed = _scope_seed(levels.seed, scope)
+    if levels.method == "leiden":
+        points = identity
+        result, cluster = _leiden_scope(
+            identity, bond_graph(bond_matrix(n, *graph)), params, levels, seed
+        )
+    else:
+        points = combine(identity, bond_matrix(n, *graph), levels.bond_weight)
+        result = cluster_members(points, **params)
+
+        def cluster(idx):
+            return cluster_members(points[idx], **params).labels
+
     groups = [np.flatnonzero(result.labels == k) for k in range(len(result.persistence))]
-    stable = stability(
-        points,
+    stable = subsample_stability(
         result.labels,
-        lambda sub: cluster_members(sub, **params).labels,
+        cluster,
         runs=levels.stability_runs,
         fraction=levels.stability_fraction,
-        seed=_scope_seed(levels.seed, scope),
+        seed=seed,
+        max_points=levels.stability_max_points,
     )
     cids = community_ids([scope] * len(groups), [[ids[i] for i in g] for g in groups])
     published = np.array([s >= levels.min_stability for s in stable], dtype=bool)
@@ -372,6 +405,31 @@ def _cluster_scope(scope, ids, vectors, pca_dim, params, levels: LevelSettings, 
         ]
     )
     return memberships, rows, centroids
+
+
+def _leiden_scope(identity, bond, params: dict, levels: LevelSettings, seed: int):
+    """Leiden on one forum's member graph; (Clustering, labels of a subsample by index).
+
+    ``probability`` is the share of a member's edge weight inside its community, and
+    ``persistence`` the share of a community's edge weight that stays inside it."""
+
+    def labels_of(idx: np.ndarray, knn=None) -> np.ndarray:
+        return leiden_labels(
+            knn_graph(identity[idx], levels.knn) if knn is None else knn,
+            bond[idx][:, idx],
+            bond_ratio=levels.bond_ratio,
+            resolution=levels.resolution,
+            min_size=params["min_cluster_size"],
+            seed=seed,
+        )
+
+    knn = knn_graph(identity, levels.knn)
+    labels = labels_of(np.arange(len(identity)), knn)
+    total_b = float(bond.sum())
+    scale = levels.bond_ratio * float(knn.sum()) / total_b if total_b > 0 else 0.0
+    member, part = inside_share(knn + scale * bond, labels)
+    canon = _canonical(labels, np.where(labels >= 0, member, 0.0), part)
+    return canon, labels_of
 
 
 def _scope_seed(seed: int, scope: str) -> int:

@@ -9,9 +9,16 @@ of a member (CommunityBench's "common identity" and "common bond"):
 - bond: the reply graph: whom the member replies to or is replied to by, and with whom it
   comments in the same threads.
 
-They are combined by graph smoothing (``combine``): each member's identity point moves towards
-the mean point of its bond neighbours, ``(1 - w) x_i + w * mean_j x_j``, so members who talk to
-each other are drawn together and HDBSCAN (any backend) runs on the combined points.
+Two ways combine them (``communities.method``):
+
+- ``leiden`` (default): one member graph per forum, the identity kNN graph (cosine between
+  identity points, ``knn`` neighbours, weight = similarity) plus the bond graph (reply counts and
+  co-commenting, each thread spreading one unit of weight per member) scaled to ``bond_ratio``
+  times the kNN graph's total weight; Leiden (``leidenalg``, RB configuration model at
+  ``resolution``, seeded) partitions it, and parts smaller than ``min_cluster_size`` are noise.
+- ``density``: graph smoothing (``combine``): each member's identity point moves towards the
+  mean point of its bond neighbours, ``(1 - w) x_i + w * mean_j x_j``, and HDBSCAN (any backend)
+  runs on the combined points.
 
 A sub-community is kept only when it is stable (``stability``): the mean, over seeded subsample
 re-clusterings, of the best Jaccard overlap between the community (restricted to the subsample)
@@ -27,7 +34,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-METHOD = "hdbscan_identity_bond_v1"
+METHODS = {"leiden": "leiden_identity_bond_v1", "density": "hdbscan_identity_bond_v1"}
+METHOD = METHODS["density"]
 FORUM, SUB = "forum", "sub"
 LEVELS = (FORUM, SUB)
 
@@ -121,17 +129,116 @@ def stability(
         float array (k,): 1 = found whole in every subsample; a community the subsamples break
         up or never find scores near 0.
     """
+    return subsample_stability(
+        labels, lambda idx: cluster(points[idx]), runs=runs, fraction=fraction, seed=seed
+    )
+
+
+def subsample_stability(
+    labels: np.ndarray,
+    cluster: Callable[[np.ndarray], np.ndarray],
+    *,
+    runs: int,
+    fraction: float,
+    seed: int,
+    max_points: int | None = None,
+) -> np.ndarray:
+    """``stability`` with ``cluster`` given the sorted indices of each subsample (a graph
+    method re-builds its graph on them). ``max_points`` caps a subsample's size, so the check
+    costs at most ``runs`` clusterings of ``max_points`` members however large the forum."""
     k = int(labels.max()) + 1 if len(labels) else 0
     if k == 0 or runs <= 0:
         return np.ones(k)
-    n = len(points)
+    n = len(labels)
+    size = max(int(round(fraction * n)), 2)
+    size = min(size, max(max_points, 2)) if max_points else size
     rng = np.random.default_rng(seed)
     total = np.zeros(k)
     for _ in range(runs):
-        idx = np.sort(rng.choice(n, size=max(int(round(fraction * n)), 2), replace=False))
-        found = cluster(points[idx])
+        idx = np.sort(rng.choice(n, size=size, replace=False))
+        found = cluster(idx)
         total += _best_jaccard(labels[idx], found, k)
     return total / runs
+
+
+def knn_graph(points: np.ndarray, k: int) -> sp.csr_matrix:
+    """Symmetric kNN graph (n, n): each point to its ``k`` nearest by cosine, weight = cosine
+    similarity clipped at 0; an edge found from either end is kept (max of the two)."""
+    n = len(points)
+    k = min(k, n - 1)
+    if k < 1:
+        return sp.csr_matrix((n, n))
+    from sklearn.neighbors import NearestNeighbors  # imported when clustering
+
+    norms = np.linalg.norm(points, axis=1, keepdims=True)
+    unit = (points / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    # unit vectors: Euclidean order = cosine order, and the tree methods apply
+    dist, nbr = NearestNeighbors(n_neighbors=k + 1).fit(unit).kneighbors(unit)
+    sim = np.clip(1.0 - dist[:, 1:].astype(np.float64) ** 2 / 2.0, 0.0, None)
+    rows = np.repeat(np.arange(n), k)
+    a = sp.coo_matrix((sim.ravel(), (rows, nbr[:, 1:].ravel())), shape=(n, n)).tocsr()
+    return a.maximum(a.T).tocsr()
+
+
+def bond_graph(bond: tuple[sp.csr_matrix, sp.csr_matrix]) -> sp.csr_matrix:
+    """The bond factors of ``bond_matrix`` as one symmetric weighted graph without self-loops:
+    reply counts plus co-commenting (1 / (thread members - 1) per pair and thread)."""
+    r, t = bond
+    g = (r + t @ t.T).tocsr()
+    g.setdiag(0)
+    g.eliminate_zeros()
+    return g
+
+
+def leiden_labels(
+    knn: sp.csr_matrix,
+    bond: sp.csr_matrix,
+    *,
+    bond_ratio: float,
+    resolution: float,
+    min_size: int,
+    seed: int,
+) -> np.ndarray:
+    """Leiden partition of ``knn + bond`` (bond scaled to ``bond_ratio`` x the kNN total
+    weight); parts under ``min_size`` members are noise (-1). Deterministic for a seed."""
+    import igraph as ig
+    import leidenalg
+
+    n = knn.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    total_b = float(bond.sum())
+    scale = bond_ratio * float(knn.sum()) / total_b if total_b > 0 else 0.0
+    adj = sp.triu(knn + scale * bond, 1).tocoo()
+    graph = ig.Graph(n=n, edges=np.column_stack([adj.row, adj.col]).tolist())
+    graph.es["weight"] = adj.data.tolist()
+    part = leidenalg.find_partition(
+        graph,
+        leidenalg.RBConfigurationVertexPartition,
+        weights="weight",
+        resolution_parameter=resolution,
+        seed=seed % (2**31 - 1),
+        n_iterations=-1,
+    )
+    labels = np.asarray(part.membership, dtype=np.int64)
+    sizes = np.bincount(labels, minlength=1)
+    return np.where(sizes[labels] >= min_size, labels, -1)
+
+
+def inside_share(graph: sp.csr_matrix, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(per member, per label 0..k-1): the share of a member's edge weight that stays in its
+    own part, and the share of a part's total edge weight that stays inside it (0 for noise)."""
+    n = len(labels)
+    k = int(labels.max()) + 1 if n and labels.max() >= 0 else 0
+    coo = graph.tocoo()
+    same = (labels[coo.row] == labels[coo.col]) & (labels[coo.row] >= 0)
+    inside = np.bincount(coo.row[same], weights=coo.data[same], minlength=n)
+    degree = np.bincount(coo.row, weights=coo.data, minlength=n)
+    member = np.where(degree > 0, inside / np.where(degree > 0, degree, 1.0), 0.0)
+    assigned = labels >= 0
+    part_in = np.bincount(labels[assigned], weights=inside[assigned], minlength=k)
+    part_all = np.bincount(labels[assigned], weights=degree[assigned], minlength=k)
+    return member, np.where(part_all > 0, part_in / np.where(part_all > 0, part_all, 1.0), 0.0)
 
 
 def _best_jaccard(original: np.ndarray, found: np.ndarray, k: int) -> np.ndarray:

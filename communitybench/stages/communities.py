@@ -67,10 +67,15 @@ class Params(StageParams):
         com = self.communities
         return LevelSettings(
             min_forum_members=com.min_forum_members,
+            method=com.method,
             centre=com.centre,
             bond_weight=com.bond_weight,
+            knn=com.knn,
+            bond_ratio=com.bond_ratio,
+            resolution=com.resolution,
             stability_runs=com.stability_runs,
             stability_fraction=com.stability_fraction,
+            stability_max_points=com.stability_max_points,
             min_stability=com.min_stability,
             seed=com.seed,
         )
@@ -359,7 +364,7 @@ STAGE = Stage(
     version=COMMUNITIES_VERSION,
     params=Params,
     run=run,
-    doc="forum communities per scope; stable sub-communities by HDBSCAN over identity + bond",
+    doc="forum communities per scope; stable sub-communities by Leiden over identity + bond",
     inputs=("members", "stg_comments"),
     outputs=TABLES,
     reusable=True,
