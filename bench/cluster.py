@@ -1,30 +1,34 @@
-"""Clustering wall time: PCA + HDBSCAN over 20k / 50k / 100k member vectors, per backend.
+"""Clustering wall time: PCA + HDBSCAN or Leiden over 20k / 50k / 100k member vectors.
 
 Synthetic member vectors shaped like the real ones: 384-d unit vectors around a few hundred
 community centres (sizes drawn from a long-tailed distribution) plus 10% scattered members.
-Each backend clusters the same reduced points; the bare baseline is PCA alone. Prints wall
+Each backend clusters the same reduced points (``leiden``: the stage's default method, kNN
+graph plus a synthetic reply graph); the bare baseline is PCA alone. Prints wall
 times, the adjusted Rand index of each backend against the planted communities and against
 ``hdbscan`` (target: 100k in <= 60 s on 2 cores with the fastest CPU backend).
 
     .venv/bin/python bench/cluster.py [--sizes 20000 50000 100000] [--dim 30]
-        [--backends hdbscan fast_hdbscan] [--max-seconds 300] [--stability-runs 5]
+        [--backends leiden fast_hdbscan hdbscan] [--max-seconds 300] [--stability-runs 5]
 
 ``--stability-runs R`` also times the sub-community stability check of the communities stage
-(R seeded re-clusterings of 80% subsamples, ``transforms.community_levels.stability``) after
+(R seeded re-clusterings of 80% subsamples of at most ``--stability-max-points`` members,
+``transforms.community_levels.subsample_stability``) after
 each clustering: the whole per-forum cost is ``cluster s`` + ``stab s``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score
 
 import communitybench  # noqa: F401  (offline defaults, NUMBA_CACHE_DIR)
 from transforms.communities import cluster_members, reduce_dimensions
-from transforms.community_levels import stability
+from transforms.community_levels import knn_graph, leiden_labels, subsample_stability
 
 EMBED_DIM = 384
 
@@ -45,13 +49,43 @@ def member_vectors(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return vectors.astype(np.float32), truth
 
 
-def time_backend(points: np.ndarray, backend: str, min_cluster_size: int) -> tuple:
-    """(wall s, process CPU s, labels) of one clustering."""
+def bond_edges(truth: np.ndarray, seed: int = 1) -> sp.csr_matrix:
+    """A synthetic reply graph: each member replies to 2 random members, 80% inside its
+    planted community (scattered members reply anywhere)."""
+    rng = np.random.default_rng(seed)
+    n = len(truth)
+    child = np.repeat(np.arange(n), 2)
+    parent = rng.integers(0, n, size=2 * n)
+    by = {c: np.flatnonzero(truth == c) for c in np.unique(truth[truth >= 0])}
+    for i in np.flatnonzero((rng.random(2 * n) < 0.8) & (truth[child] >= 0)):
+        group = by[truth[child[i]]]
+        parent[i] = group[rng.integers(len(group))]
+    keep = child != parent
+    g = sp.coo_matrix((np.ones(keep.sum()), (child[keep], parent[keep])), shape=(n, n)).tocsr()
+    return (g + g.T).tocsr()
+
+
+def time_backend(
+    points: np.ndarray, backend: str, min_cluster_size: int, bond: sp.csr_matrix | None = None
+) -> tuple:
+    """(wall s, process CPU s, labels) of one clustering; ``leiden`` is the communities stage's
+    default method (identity kNN graph + bond graph, Leiden), the others HDBSCAN backends."""
     wall, cpu = time.perf_counter(), time.process_time()
-    result = cluster_members(
-        points, backend=backend, min_cluster_size=min_cluster_size, min_samples=5
-    )
-    return time.perf_counter() - wall, time.process_time() - cpu, result.labels
+    if backend == "leiden":
+        bond = sp.csr_matrix((len(points),) * 2) if bond is None else bond
+        labels = leiden_labels(
+            knn_graph(points, 15),
+            bond,
+            bond_ratio=3.0,
+            resolution=1.0,
+            min_size=min_cluster_size,
+            seed=0,
+        )
+    else:
+        labels = cluster_members(
+            points, backend=backend, min_cluster_size=min_cluster_size, min_samples=5
+        ).labels
+    return time.perf_counter() - wall, time.process_time() - cpu, labels
 
 
 def main() -> None:
@@ -64,11 +98,13 @@ def main() -> None:
         "--max-seconds", type=float, default=300, help="skip larger sizes for a backend past this"
     )
     parser.add_argument("--stability-runs", type=int, default=0)
+    parser.add_argument("--stability-max-points", type=int, default=20_000)
     args = parser.parse_args()
     # first call compiles (or loads from NUMBA_CACHE_DIR) fast_hdbscan's numba code
     warm = reduce_dimensions(member_vectors(500, seed=9)[0], dim=args.dim)
     for backend in args.backends:
         time_backend(warm, backend, args.min_cluster_size)
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     too_slow: set[str] = set()
     print(
         f"{'members':>8} {'backend':>13} {'pca s':>6} {'cluster s':>9} {'cpu s':>7} "
@@ -77,6 +113,7 @@ def main() -> None:
     )
     for n in args.sizes:
         vectors, truth = member_vectors(n)
+        bond = bond_edges(truth)
         started = time.perf_counter()
         points = reduce_dimensions(vectors, dim=args.dim)
         pca_s = time.perf_counter() - started
@@ -85,18 +122,20 @@ def main() -> None:
             if backend in too_slow:
                 print(f"{n:>8} {backend:>13}  skipped (a smaller size took > {args.max_seconds} s)")
                 continue
-            seconds, cpu, labels = time_backend(points, backend, args.min_cluster_size)
+            seconds, cpu, labels = time_backend(points, backend, args.min_cluster_size, bond)
             reference = labels if backend == "hdbscan" else reference
             stab_s, stab_med = 0.0, float("nan")
             if args.stability_runs:
                 started = time.perf_counter()
-                scores = stability(
-                    points,
+                scores = subsample_stability(
                     labels,
-                    lambda p, b=backend: time_backend(p, b, args.min_cluster_size)[2],
+                    lambda idx, b=backend, x=points, g=bond: time_backend(
+                        x[idx], b, args.min_cluster_size, g[idx][:, idx]
+                    )[2],
                     runs=args.stability_runs,
                     fraction=0.8,
                     seed=0,
+                    max_points=args.stability_max_points,
                 )
                 stab_s, stab_med = time.perf_counter() - started, float(np.median(scores))
             vs_ref = adjusted_rand_score(reference, labels) if reference is not None else None

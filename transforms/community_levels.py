@@ -14,7 +14,7 @@ Two ways combine them (``communities.method``):
 - ``leiden`` (default): one member graph per forum, the identity kNN graph (cosine between
   identity points, ``knn`` neighbours, weight = similarity) plus the bond graph (reply counts and
   co-commenting, each thread spreading one unit of weight per member) scaled to ``bond_ratio``
-  times the kNN graph's total weight; Leiden (``leidenalg``, RB configuration model at
+  times the kNN graph's total weight; Leiden (``igraph``'s, modularity with a
   ``resolution``, seeded) partitions it, and parts smaller than ``min_cluster_size`` are noise.
 - ``density``: graph smoothing (``combine``): each member's identity point moves towards the
   mean point of its bond neighbours, ``(1 - w) x_i + w * mean_j x_j``, and HDBSCAN (any backend)
@@ -198,11 +198,14 @@ def leiden_labels(
     resolution: float,
     min_size: int,
     seed: int,
+    iterations: int = -1,
 ) -> np.ndarray:
     """Leiden partition of ``knn + bond`` (bond scaled to ``bond_ratio`` x the kNN total
-    weight); parts under ``min_size`` members are noise (-1). Deterministic for a seed."""
+    weight); parts under ``min_size`` members are noise (-1). Deterministic for a seed;
+    ``iterations`` -1 = until the partition stops changing."""
+    import random
+
     import igraph as ig
-    import leidenalg
 
     n = knn.shape[0]
     if n == 0:
@@ -210,16 +213,21 @@ def leiden_labels(
     total_b = float(bond.sum())
     scale = bond_ratio * float(knn.sum()) / total_b if total_b > 0 else 0.0
     adj = sp.triu(knn + scale * bond, 1).tocoo()
-    graph = ig.Graph(n=n, edges=np.column_stack([adj.row, adj.col]).tolist())
-    graph.es["weight"] = adj.data.tolist()
-    part = leidenalg.find_partition(
-        graph,
-        leidenalg.RBConfigurationVertexPartition,
-        weights="weight",
-        resolution_parameter=resolution,
-        seed=seed % (2**31 - 1),
-        n_iterations=-1,
+    graph = ig.Graph(
+        n=n, edges=np.column_stack([adj.row, adj.col]), edge_attrs={"weight": adj.data}
     )
+    # igraph's Leiden (modularity with a resolution: the RB configuration model of leidenalg)
+    # draws from the generator set here, so a seed gives one partition
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        part = graph.community_leiden(
+            objective_function="modularity",
+            weights="weight",
+            resolution=resolution,
+            n_iterations=iterations,
+        )
+    finally:
+        ig.set_random_number_generator(random)
     labels = np.asarray(part.membership, dtype=np.int64)
     sizes = np.bincount(labels, minlength=1)
     return np.where(sizes[labels] >= min_size, labels, -1)

@@ -85,7 +85,8 @@ def test_tables_follow_the_contracts(demo_build):
         np.testing.assert_allclose(centroid, vectors[rows].mean(axis=0), atol=1e-6)
         params = json.loads(params)
         assert params["revision"] == config.embed.revision
-        assert params["method"] == "hdbscan_identity_bond_v1" and params["bond_weight"] == 0.5
+        assert params["method"] == "leiden_identity_bond_v1"
+        assert (params["knn"], params["bond_ratio"], params["resolution"]) == (15, 3.0, 1.0)
         if cid in found["community_id"]:
             assert params["stability_runs"] == config.communities.stability_runs
         else:  # a forum: every member of its scope
@@ -140,8 +141,11 @@ def test_result_counts_scopes_communities_and_noise(demo_build, demo_copy):
 def test_noise_members_are_recorded_not_dropped(demo_build, demo_copy):
     """A setting that leaves some members unassigned: they keep a row, with no community; the
     changed setting re-clusters every scope, and the communities that persist keep their ids."""
-    # denser cores on the raw vectors (reply smoothing pulls every member into its community)
-    config = with_communities(demo_build.config, min_samples=20, centre=False, bond_weight=0.0)
+    # HDBSCAN with denser cores on the raw vectors (Leiden and reply smoothing pull every member
+    # of the easy demo into its community)
+    config = with_communities(
+        demo_build.config, method="density", min_samples=20, centre=False, bond_weight=0.0
+    )
     result = demo.run(demo_copy, config, "communities")["communities"]
     counts = per_scope(demo_copy)
     noise = sum(n for *_, n in counts.values())
@@ -170,10 +174,14 @@ def test_hdbscan_and_fast_hdbscan_agree(demo_build, demo_copy):
     """fast_hdbscan (numba, reproducible mode) finds the reference hdbscan's partition: a first
     build with each gives the same content-hash ids."""
     drop_tables(demo_copy, *TABLES)  # a first build: ids are content hashes, nothing matched
-    config = with_communities(demo_build.config, backend="fast_hdbscan")
+    hdbscan = with_communities(demo_build.config, method="density")
+    demo.run(demo_copy, hdbscan, "communities")
+    reference = partition(demo_copy)
+    drop_tables(demo_copy, *TABLES)
+    config = with_communities(hdbscan, backend="fast_hdbscan")
     result = demo.run(demo_copy, config, "communities")["communities"]
     assert result.details["lineage"] == {"new": result.details["communities"]}
-    reference, fast = partition(demo_build.warehouse), partition(demo_copy)
+    fast = partition(demo_copy)
     assert reference["member_id"].equals(fast["member_id"])
     ari = adjusted_rand_score(reference["found"], fast["found"])
     print(f"backend parity ARI {ari:.3f}")
@@ -193,7 +201,7 @@ def test_cli_prints_the_report(demo_build, demo_copy, tmp_path, prefect_harness)
         f"[source.demo]\nout_dir = {json.dumps(str(demo_build.config.source.demo.out_dir))}\n"
         "months = 1\n"
         f"seed = {demo.SEED}\n\n"
-        '[communities]\nbackend = "fast_hdbscan"\n'
+        '[communities]\nmethod = "density"\nbackend = "fast_hdbscan"\n'
     )
     args = ["--config", str(config), "--warehouse", str(demo_copy), "communities"]
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
@@ -245,7 +253,9 @@ def test_unstable_sub_communities_are_stored_but_not_published(demo_build, demo_
     """Small subsamples (20% of a forum) break up some planted communities in some runs: their
     stability falls below a 0.9 threshold, they keep their row with the score and lose their
     members (noise at the sub level, still forum members); the others are published."""
-    config = with_communities(demo_build.config, stability_fraction=0.2, min_stability=0.9)
+    config = with_communities(
+        demo_build.config, method="density", stability_fraction=0.2, min_stability=0.9
+    )
     result = demo.run(demo_copy, config, "communities")["communities"]
     rows = demo.read(
         demo_copy,
@@ -273,7 +283,9 @@ def test_unstable_sub_communities_are_stored_but_not_published(demo_build, demo_
     )
 
 
-@pytest.mark.parametrize(("profile", "seed", "min_ari"), [("easy", 31, 0.9)])
+@pytest.mark.parametrize(
+    ("profile", "seed", "min_ari"), [("easy", 31, 0.9), ("realistic", 41, 0.8)]
+)
 def test_sub_communities_on_an_unseen_seed(tmp_path, profile, seed, min_ari):
     """A demo forum no other test builds: planted vs found sub-communities over the planted,
     affiliated members (noise a singleton label each)."""

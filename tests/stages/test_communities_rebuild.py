@@ -177,7 +177,9 @@ def test_a_subreddit_that_leaves_records_its_communities_as_vanished(demo_build,
     """Its raw rows removed: its communities vanish (recorded, not live), the other scopes are
     reused unchanged and their noise members stay unassigned."""
     # denser cores than the default leave a few members as noise (see test_communities.py)
-    config = with_communities(demo_build.config, min_samples=20, centre=False, bond_weight=0.0)
+    config = with_communities(
+        demo_build.config, method="density", min_samples=20, centre=False, bond_weight=0.0
+    )
     demo.run(demo_copy, config, "communities")
     before = Path(shutil.copy(demo_copy, demo_copy.with_name("before.duckdb")))
     noise = dict(
