@@ -1,7 +1,8 @@
-"""Stage ``communities``: member vectors → HDBSCAN communities per scope, with stable ids.
+"""Stage ``communities``: member vectors → forum and sub-communities per scope, with stable ids.
 
 Each scope (a subreddit, or the whole forum for scope 'global') is clustered on its own
-(``transforms/communities.py``: PCA, then hdbscan / fast_hdbscan / cuML). A scope whose
+(``transforms/communities.py``: PCA, then Leiden on the member graph, or with
+``communities.method = "density"`` hdbscan / fast_hdbscan / cuML). A scope whose
 fingerprint (member ids, vectors, every clustering setting) is unchanged since the last run keeps
 its rows byte for byte (``transforms/community_scopes.py``); the other scopes are clustered and
 their communities matched to the previous build's, so a community that persists keeps its id
