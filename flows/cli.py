@@ -92,14 +92,25 @@ def release_paths(version: str | None = None) -> dict:
 
 
 def run_and_show(
-    obj: Context, names: tuple[str, ...], config: BuildConfig | None = None, **extras
+    obj: Context,
+    names: tuple[str, ...],
+    config: BuildConfig | None = None,
+    *,
+    inline: bool = False,
+    **extras,
 ) -> list:
-    """Run stages through the flow on the configured warehouse; print their results."""
-    from flows.pipeline import run
-
+    """Run stages through the flow on the configured warehouse (``inline``: in this process,
+    no flow run; see ``pipeline.run_inline``); print their results."""
     config = config or obj.config()
     with user_errors():
-        results, _ = run(config, obj.warehouse_path, list(names), **release_paths(), **extras)
+        if inline:
+            from communitybench.pipeline import run_inline
+
+            results = run_inline(config, obj.warehouse_path, list(names), **extras)
+        else:
+            from flows.pipeline import run
+
+            results, _ = run(config, obj.warehouse_path, list(names), **release_paths(), **extras)
     render.render_terminal(results)
     return results
 
@@ -167,8 +178,19 @@ def ingest(
     no_staging: Annotated[
         bool, typer.Option("--no-staging", help="Do not rebuild staging afterwards")
     ] = False,
+    flow: Annotated[
+        bool,
+        typer.Option(
+            "--flow",
+            help="Run as a Prefect flow even with the local runner (a Dask runner always does)",
+        ),
+    ] = False,
 ) -> None:
-    """Stream dump files into raw tables (bad lines → quarantine), then rebuild staging."""
+    """Stream dump files into raw tables (bad lines → quarantine), then rebuild staging.
+
+    With the local runner the stages run in this process (no Prefect flow run: starting
+    Prefect's API server costs more than ingesting a month of one subreddit); with
+    ``[runner] kind = "dask"`` or ``--flow`` they run as the flow ``run_stages``."""
     obj: Context = ctx.obj
     config = obj.config()
     update: dict = {}
@@ -178,7 +200,9 @@ def ingest(
         update["filters"] = config.filters.model_copy(update={"subreddits": subreddit})
     stages = ("ingest",) if no_staging else ("ingest", "staging")
     files = tuple(p.resolve() for p in paths)  # the ingest stage's paths, instead of the config's
-    run_and_show(obj, stages, config.model_copy(update=update), paths=files)
+    config = config.model_copy(update=update)
+    inline = config.runner.kind == "local" and not flow
+    run_and_show(obj, stages, config, inline=inline, paths=files)
 
 
 @app.command()

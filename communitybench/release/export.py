@@ -16,7 +16,6 @@ from tqdm import tqdm
 
 import warehouse
 from communitybench import __version__
-from communitybench.release import plots
 from communitybench.release.versions import (
     RELEASE_VERSION,
     TASK_TABLES,
@@ -104,6 +103,8 @@ def collect_stats(con) -> dict:
 
 def write_plots(con, out: Path) -> None:
     """The members map, community sizes and option distributions as PNG files."""
+    from communitybench.release import plots  # matplotlib: imported when a release is written
+
     out.mkdir(parents=True, exist_ok=True)
     vectors, labels = np.zeros((0, 2)), []
     if warehouse.table_exists(con, "members") and warehouse.table_exists(con, "memberships"):
