@@ -22,7 +22,6 @@ from rich.table import Table as RichTable
 from communitybench import render
 from communitybench.config import BuildConfig, ConfigError, default_config, load_config
 from communitybench.settings import get_settings
-from communitybench.stages import STAGES
 from flows.errors import err, user_errors
 
 app = typer.Typer(
@@ -119,8 +118,9 @@ def _stage_command(name: str, stages: tuple[str, ...]) -> Callable:
     def command(ctx: typer.Context) -> None:
         run_and_show(ctx.obj, stages)
 
-    command.__doc__ = f"Run the {', '.join(stages)} stage(s): " + "; ".join(
-        next(s.doc for s in STAGES if s.name == n) for n in stages
+    # the stage docs are not read here: that would import every stage module at start
+    command.__doc__ = (
+        f"Run the {', '.join(stages)} stage(s) (what each does: `communitybench stages`)."
     )
     command.__name__ = name
     return command
@@ -146,6 +146,8 @@ def run_command(
 @app.command("stages")
 def stages_command() -> None:
     """List the pipeline's stages in order: what each does, reads and writes."""
+    from communitybench.stages import STAGES
+
     table = RichTable(title="the pipeline (communitybench/stages/, in order)")
     for column in ("stage", "version", "what it does", "reads", "writes"):
         table.add_column(column, overflow="fold")
