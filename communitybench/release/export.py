@@ -62,10 +62,16 @@ def export_splits(con, out: Path) -> dict[str, dict[str, int]]:
         warehouse.set_variables(
             con, {"export_table": TASK_TABLES[task], "export_task": task, "export_split": split}
         )
+        written = set()
         for fmt, suffix in (("parquet", "parquet"), ("json", "jsonl")):
             target = str(out / task / f"{split}.{suffix}").replace("'", "''")
-            con.execute(f"copy ({select}) to '{target}' (format {fmt})")
-        counts.setdefault(task, {})[split] = con.sql(select).aggregate("count(*)").fetchall()[0][0]
+            # COPY returns the rows it wrote: no third scan to count them
+            written.add(
+                con.execute(f"copy ({select}) to '{target}' (format {fmt})").fetchall()[0][0]
+            )
+        if len(written) != 1:
+            raise RuntimeError(f"{task}/{split}: parquet and jsonl rows differ ({sorted(written)})")
+        counts.setdefault(task, {})[split] = written.pop()
     return counts
 
 
