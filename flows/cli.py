@@ -191,8 +191,8 @@ def ingest(
     """Stream dump files into raw tables (bad lines → quarantine), then rebuild staging.
 
     With the local runner the stages run in this process (no Prefect flow run: starting
-    Prefect's API server costs more than ingesting a month of one subreddit); with
-    ``[runner] kind = "dask"`` or ``--flow`` they run as the flow ``run_stages``."""
+    Prefect's API server costs more than ingesting a month of one subreddit). With a Dask
+    runner, or --flow, they run as the Prefect flow run_stages."""
     obj: Context = ctx.obj
     config = obj.config()
     update: dict = {}
