@@ -22,7 +22,6 @@ from rich.table import Table as RichTable
 from communitybench import render
 from communitybench.config import BuildConfig, ConfigError, default_config, load_config
 from communitybench.settings import get_settings
-from communitybench.stages import STAGES
 from flows.errors import err, user_errors
 
 app = typer.Typer(
@@ -92,14 +91,25 @@ def release_paths(version: str | None = None) -> dict:
 
 
 def run_and_show(
-    obj: Context, names: tuple[str, ...], config: BuildConfig | None = None, **extras
+    obj: Context,
+    names: tuple[str, ...],
+    config: BuildConfig | None = None,
+    *,
+    inline: bool = False,
+    **extras,
 ) -> list:
-    """Run stages through the flow on the configured warehouse; print their results."""
-    from flows.pipeline import run
-
+    """Run stages through the flow on the configured warehouse (``inline``: in this process,
+    no flow run; see ``pipeline.run_inline``); print their results."""
     config = config or obj.config()
     with user_errors():
-        results, _ = run(config, obj.warehouse_path, list(names), **release_paths(), **extras)
+        if inline:
+            from communitybench.pipeline import run_inline
+
+            results = run_inline(config, obj.warehouse_path, list(names), **extras)
+        else:
+            from flows.pipeline import run
+
+            results, _ = run(config, obj.warehouse_path, list(names), **release_paths(), **extras)
     render.render_terminal(results)
     return results
 
@@ -108,8 +118,9 @@ def _stage_command(name: str, stages: tuple[str, ...]) -> Callable:
     def command(ctx: typer.Context) -> None:
         run_and_show(ctx.obj, stages)
 
-    command.__doc__ = f"Run the {', '.join(stages)} stage(s): " + "; ".join(
-        next(s.doc for s in STAGES if s.name == n) for n in stages
+    # the stage docs are not read here: that would import every stage module at start
+    command.__doc__ = (
+        f"Run the {', '.join(stages)} stage(s) (what each does: `communitybench stages`)."
     )
     command.__name__ = name
     return command
@@ -135,6 +146,8 @@ def run_command(
 @app.command("stages")
 def stages_command() -> None:
     """List the pipeline's stages in order: what each does, reads and writes."""
+    from communitybench.stages import STAGES
+
     table = RichTable(title="the pipeline (communitybench/stages/, in order)")
     for column in ("stage", "version", "what it does", "reads", "writes"):
         table.add_column(column, overflow="fold")
@@ -187,9 +200,20 @@ def ingest(
     no_staging: Annotated[
         bool, typer.Option("--no-staging", help="Do not rebuild staging afterwards")
     ] = False,
+    flow: Annotated[
+        bool,
+        typer.Option(
+            "--flow",
+            help="Run as a Prefect flow even with the local runner (a Dask runner always does)",
+        ),
+    ] = False,
 ) -> None:
     """Stream dump files or Stack Exchange site dumps into raw tables (bad lines → quarantine),
-    then rebuild staging."""
+    then rebuild staging.
+
+    With the local runner the stages run in this process (no Prefect flow run: starting
+    Prefect's API server costs more than ingesting a month of one subreddit). With a Dask
+    runner, or --flow, they run as the Prefect flow run_stages."""
     obj: Context = ctx.obj
     config = obj.config()
     update: dict = {}
@@ -203,7 +227,9 @@ def ingest(
         update["filters"] = config.filters.model_copy(update={"subreddits": subreddit})
     stages = ("ingest",) if no_staging else ("ingest", "staging")
     files = tuple(p.resolve() for p in paths)  # the ingest stage's paths, instead of the config's
-    run_and_show(obj, stages, config.model_copy(update=update), paths=files)
+    config = config.model_copy(update=update)
+    inline = config.runner.kind == "local" and not flow
+    run_and_show(obj, stages, config, inline=inline, paths=files)
 
 
 @app.command()

@@ -16,7 +16,6 @@ from tqdm import tqdm
 
 import warehouse
 from communitybench import __version__
-from communitybench.release import plots
 from communitybench.release.versions import (
     RELEASE_VERSION,
     TASK_TABLES,
@@ -63,10 +62,16 @@ def export_splits(con, out: Path) -> dict[str, dict[str, int]]:
         warehouse.set_variables(
             con, {"export_table": TASK_TABLES[task], "export_task": task, "export_split": split}
         )
+        written = set()
         for fmt, suffix in (("parquet", "parquet"), ("json", "jsonl")):
             target = str(out / task / f"{split}.{suffix}").replace("'", "''")
-            con.execute(f"copy ({select}) to '{target}' (format {fmt})")
-        counts.setdefault(task, {})[split] = con.sql(select).aggregate("count(*)").fetchall()[0][0]
+            # COPY returns the rows it wrote: no third scan to count them
+            written.add(
+                con.execute(f"copy ({select}) to '{target}' (format {fmt})").fetchall()[0][0]
+            )
+        if len(written) != 1:
+            raise RuntimeError(f"{task}/{split}: parquet and jsonl rows differ ({sorted(written)})")
+        counts.setdefault(task, {})[split] = written.pop()
     return counts
 
 
@@ -117,6 +122,8 @@ def collect_stats(con) -> dict:
 
 def write_plots(con, out: Path) -> None:
     """The members map, community sizes and option distributions as PNG files."""
+    from communitybench.release import plots  # matplotlib: imported when a release is written
+
     out.mkdir(parents=True, exist_ok=True)
     vectors, labels = np.zeros((0, 2)), []
     if warehouse.table_exists(con, "members") and warehouse.table_exists(con, "memberships"):
