@@ -107,7 +107,7 @@ def softmax_of(scores) -> list[float]:
     return (e / e.sum()).tolist()
 
 
-def _picks(task: str, rows: list[dict], feats: Features, seed: int, trained) -> dict:
+def _picks(rows: list[dict], feats: Features, seed: int, trained) -> dict:
     """PI baselines: {name: {instance_id: option index}}."""
     rng = np.random.default_rng(seed)
     out: dict[str, dict] = {"random": {}}
@@ -201,11 +201,7 @@ def release_baselines(release: Release, *, split: str = "test", seed: int = 0) -
         if trained is None:
             table["meta"]["notes"].append(f"{task}: trained_logreg skipped (no usable train split)")
         make = {"pi": _picks, "dp": _distributions, "ci": _candidates}[task]
-        preds = (
-            make(task, rows[task], feats, seed, trained)
-            if task == "pi"
-            else make(rows[task], feats, seed, trained)
-        )
+        preds = make(rows[task], feats, seed, trained)
         table[task] = {name: _metrics(task, rows[task], by_id) for name, by_id in preds.items()}
         if task in ("pi", "ci"):
             ks = [r["k"] if task == "pi" else len(r["candidate_ids"]) for r in rows[task]]

@@ -73,8 +73,8 @@ def read_predictions(
 ) -> Predictions:
     """Parse and check ``path`` against the release's instances ({task: {id: row}}).
 
-    Tasks with no prediction at all are not scored (the caller reports them as skipped); in a
-    task with predictions, every instance needs one unless ``allow_missing``.
+    Tasks the file never names are not scored (the caller reports them as skipped); in a task
+    it names, every instance needs a prediction unless ``allow_missing``.
 
     Raises:
         PredictionError: listing every malformed line, unknown task or id, duplicate and (without
@@ -83,6 +83,7 @@ def read_predictions(
     """
     problems: dict[str, list[str]] = {}
     seen: dict[str, dict[str, object]] = {}
+    named: dict[str, set[str]] = {}  # per task named in the file, ids with any line
 
     def problem(kind: str, text: str) -> None:
         problems.setdefault(kind, []).append(text)
@@ -108,6 +109,7 @@ def read_predictions(
             if iid not in instances.get(task, {}):
                 problem("unknown instance_id", f"line {number}: {task}/{iid}")
                 continue
+            named.setdefault(task, set()).add(iid)
             if iid in seen.get(task, {}):
                 problem("duplicate", f"line {number}: {task}/{iid}")
                 continue
@@ -124,4 +126,4 @@ def read_predictions(
                 problem("missing (use --allow-missing to count them as wrong)", f"{task}/{iid}")
     if problems:
         raise PredictionError(problems)
-    return Predictions(by_task=seen, missing=missing)
+    return Predictions(by_task={t: seen.get(t, {}) for t in named}, missing=missing)
