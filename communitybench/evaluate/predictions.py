@@ -118,7 +118,9 @@ def read_predictions(
                 problem("malformed", f"line {number} ({task}/{iid}): {reason}")
                 continue
             seen.setdefault(task, {})[iid] = value
-    missing = {task: sorted(set(instances.get(task, {})) - set(got)) for task, got in seen.items()}
+    # a task the file names is in scope; an instance with only malformed lines is reported as
+    # malformed, not again as missing
+    missing = {task: sorted(set(instances.get(task, {})) - ids) for task, ids in named.items()}
     missing = {task: ids for task, ids in missing.items() if ids}
     if missing and not allow_missing:
         for task, ids in missing.items():

@@ -101,7 +101,8 @@ def fields(task: str, doc) -> dict:
             f"Reply {i} ({p:.0%} of the approval):\n{t}"
             for i, (t, p) in enumerate(zip(doc["option_texts"], doc["distribution"], strict=True))
         ]
-        profiles = json.loads(doc["candidate_profiles"])
+        profiles = doc["candidate_profiles"]
+        profiles = json.loads(profiles) if isinstance(profiles, str) else list(profiles)
         out |= {
             "options_with_shares": "\n\n".join(shares),
             "candidates": _numbered([profile_text(p) for p in profiles], "Community"),
