@@ -373,5 +373,90 @@ def serve(
     scheduling.serve_deployment(deployment, api_url, log_level=log_level.upper())
 
 
+def _chat_config(model: str, base_url: str | None, concurrency: int, max_tokens: int):
+    from communitybench.evaluate.chat import ChatConfig
+
+    settings = get_settings()
+    url = base_url or settings.llm_base_url
+    if not url:
+        err.print("[red]error:[/red] --model needs --base-url or $COMMUNITYBENCH_LLM_BASE_URL")
+        raise typer.Exit(2)
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return ChatConfig(
+        base_url=url, model=model, api_key=key, concurrency=concurrency, max_tokens=max_tokens
+    )
+
+
+@app.command()
+def evaluate(
+    release: Annotated[str, typer.Option(help="Release folder, or a version under releases/")],
+    out: Annotated[Path, typer.Option(help="Where metrics.json is written")],
+    predictions: Annotated[
+        Path | None, typer.Option(help="JSONL: {task, instance_id, prediction} per line")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Run this chat model (OpenAI-compatible) over the tasks")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Endpoint for --model/--judge-model [$COMMUNITYBENCH_LLM_BASE_URL]"),
+    ] = None,
+    split: Annotated[str, typer.Option(help="train, dev or test")] = "test",
+    allow_missing: Annotated[
+        bool, typer.Option("--allow-missing", help="Score instances without a prediction as wrong")
+    ] = False,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Also judge CCG pairwise with this chat model")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight")] = 4,
+    max_tokens: Annotated[int, typer.Option(min=16, help="Answer length limit")] = 400,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="--model: answers cache + predictions [default: beside --out]"),
+    ] = None,
+) -> None:
+    """Score predictions (or a chat model) on a release: PI/CI accuracy, DP tau/top-1/JSD, CCG."""
+    from communitybench.evaluate import commands
+
+    chat = _chat_config(model, base_url, concurrency, max_tokens) if model else None
+    judge = _chat_config(judge_model, base_url, concurrency, 64) if judge_model else None
+    with user_errors():
+        metrics = commands.evaluate(
+            release=release,
+            releases_dir=get_settings().releases_dir,
+            out=out,
+            split=split,
+            predictions=predictions,
+            allow_missing=allow_missing,
+            model=chat,
+            work_dir=work_dir,
+            judge=judge,
+        )
+    typer.echo(json.dumps(metrics["summary"], indent=1))
+    typer.echo(f"metrics: {out}")
+
+
+@app.command()
+def baselines(
+    release: Annotated[str, typer.Option(help="Release folder, or a version under releases/")],
+    out: Annotated[Path, typer.Option(help="Where baselines.json is written")],
+    split: Annotated[
+        str, typer.Option(help="Split scored (the trained baseline fits on train)")
+    ] = "test",
+    seed: Annotated[int, typer.Option(help="Seed of the random baselines")] = 0,
+) -> None:
+    """Trivial and trained baselines on a release: {task: {baseline: {metric: value}}}."""
+    from communitybench.evaluate.baselines import release_baselines
+    from communitybench.evaluate.release import open_release
+
+    with user_errors():
+        table = release_baselines(
+            open_release(release, get_settings().releases_dir), split=split, seed=seed
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(table, indent=1))
+    typer.echo(json.dumps(table, indent=1))
+
+
 if __name__ == "__main__":
     app()

@@ -16,6 +16,9 @@ from tqdm import tqdm
 
 import warehouse
 from communitybench import __version__
+from communitybench.evaluate.baselines import release_baselines
+from communitybench.evaluate.harness import write_eval_files
+from communitybench.evaluate.release import Release
 from communitybench.release.versions import (
     RELEASE_VERSION,
     TASK_TABLES,
@@ -196,6 +199,9 @@ def write_release(
         if previous is not None:
             diff["removed_items"] = removed_since(con, previous.get("items", []))
         (tmp / "ids.json").write_text(json.dumps(ids))
+        write_eval_files(tmp)
+        baselines = release_baselines(Release(tmp, {"version": version, "models": models}))
+        (tmp / "baselines.json").write_text(json.dumps(baselines, indent=1))
         (tmp / "stats.json").write_text(json.dumps(stats, indent=1, default=str))
         manifest = {
             "version": version,
@@ -223,6 +229,7 @@ def write_release(
                 k: manifest[k] for k in ("config_hash", "code_revision", "created_at")
             }
             | {"models": models},
+            baselines=baselines,
         )
         (tmp / "README.md").write_text(card)
         manifest["files"] = {

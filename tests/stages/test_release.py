@@ -83,12 +83,15 @@ def test_release_layout_manifest_and_card(releases, demo_build):
         "plots/members_map.png",
         "plots/option_distributions.png",
         "plots/community_sizes.png",
+        "baselines.json",
+        "eval/lm_eval/communitybench_dp.yaml",
+        "eval/prompts/judge.txt",
     ):
         assert data["files"][rel] == sha256_file(folder / rel)
     assert files_match_manifest(folder)
     assert data["config_hash"] == demo_build.config.config_hash()
     assert data["validation"]["success"] is True
-    assert data["stage_versions"]["release"] == "release_v2"
+    assert data["stage_versions"]["release"] == "release_v3"
     assert data["stage_versions"]["splits"] == "splits_v1"
     assert data["diff"] == {"previous": None}
     card = (folder / "README.md").read_text()
@@ -217,6 +220,10 @@ def test_unchanged_inputs_republish_the_latest_release(releases, demo_build, tmp
     assert republished["diff"]["removed_items"] == 0
     assert files_match_manifest(folder)
     assert f"reused_from: `{previous}`" in (folder / "README.md").read_text()
+    assert "## Baselines" in (folder / "README.md").read_text()
+    assert (folder / "eval" / "lm_eval" / "communitybench_pi.yaml").read_bytes() == (
+        tmp_path / "releases" / previous / "eval" / "lm_eval" / "communitybench_pi.yaml"
+    ).read_bytes()
     assert (tmp_path / "releases" / "LATEST").read_text().strip() == "r"
 
 

@@ -108,3 +108,20 @@ def test_card_reports_both_community_levels():
     assert "| forum | 2 | 2 | 150 | - | 61.0% |" in card
     assert "| sub | 5 | 3 | 24 | 0.84 | 12.5% |" in card
     assert "Sub-communities: 3" in card
+
+
+def test_baseline_table_lists_every_baseline_per_task():
+    from transforms.card import baseline_lines
+
+    table = {
+        "meta": {"split": "test", "notes": ["ci: no test instances"]},
+        "pi": {"longest": {"accuracy": 0.5}, "chance": {"accuracy": 0.25}},
+        "dp": {"uniform": {"kendall_tau": 0.0, "top1": 0.4, "jsd": 0.1234}},
+    }
+    lines = baseline_lines(table)
+    assert lines[0] == "## Baselines"
+    assert "| pi | chance | 0.250 |" in lines and "| pi | longest | 0.500 |" in lines
+    assert "| task | baseline | kendall_tau | top1 | jsd |" in lines
+    assert "| dp | uniform | 0.000 | 0.400 | 0.123 |" in lines
+    assert "- ci: no test instances" in lines
+    assert baseline_lines(None) == []
