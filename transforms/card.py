@@ -46,7 +46,14 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def render_card(
-    *, version: str, splits: dict, stats: dict, diff: dict, validation: dict, manifest_summary: dict
+    *,
+    version: str,
+    splits: dict,
+    stats: dict,
+    diff: dict,
+    validation: dict,
+    manifest_summary: dict,
+    shortcut_audit: list[dict] | None = None,
 ) -> str:
     """The whole README.md of a release."""
     order = ("train", "dev", "test")
@@ -103,6 +110,7 @@ def render_card(
         f"{sum(t['checks'] for t in validation.get('tables', {}).values())}.",
         "",
     ]
+    lines += shortcut_lines(shortcut_audit)
     lines += [
         "## Plots",
         "",
@@ -149,3 +157,34 @@ def _diff_lines(diff: dict) -> list[str]:
             "(deleted, removed or taken down at the source).",
         ]
     return lines
+
+
+def shortcut_lines(rows: list[dict] | None) -> list[str]:
+    """The shortcut audit: community-blind baselines on each test split, against chance."""
+    lines = ["## Shortcut audit", ""]
+    if not rows:
+        return lines + ["No test instances to audit.", ""]
+    lines += [
+        "Community-blind baselines on each task's test split (DP: the argmax of the "
+        "distribution). A baseline far above chance would mean the labels reward a shortcut "
+        "(posting order, length, position) rather than community preference; the release gate "
+        f"fails above chance + {rows[0]['max_lift']:.2f} when the 95% interval excludes chance.",
+        "",
+    ]
+    lines += _table(
+        ["task", "split", "baseline", "n", "accuracy", "chance", "95% CI (Wilson)", "lift"],
+        [
+            [
+                r["task"],
+                r["split"],
+                r["baseline"],
+                r["n"],
+                f"{r['accuracy']:.3f}",
+                f"{r['chance']:.3f}",
+                f"{r['ci_low']:.3f}–{r['ci_high']:.3f}",
+                f"{r['lift']:+.3f}" + (" **blocks**" if r["blocks"] else ""),
+            ]
+            for r in rows
+        ],
+    )
+    return lines + [""]

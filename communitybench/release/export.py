@@ -161,6 +161,7 @@ def write_release(
     created_at: str,
     stage_versions: dict[str, str],
     input_fingerprint: str | None = None,
+    shortcut_audit: list[dict] | None = None,
 ) -> Path:
     """Build ``releases/<version>/`` in a temporary folder and publish it atomically."""
     releases_dir = Path(releases_dir)
@@ -192,6 +193,7 @@ def write_release(
             "stage_versions": stage_versions,
             "diff": diff,
             "input_fingerprint": input_fingerprint,
+            "shortcut_audit": shortcut_audit or [],
         }
         card = render_card(
             version=version,
@@ -203,6 +205,7 @@ def write_release(
                 k: manifest[k] for k in ("config_hash", "code_revision", "created_at")
             }
             | {"models": models},
+            shortcut_audit=shortcut_audit,
         )
         (tmp / "README.md").write_text(card)
         manifest["files"] = {
