@@ -3,13 +3,13 @@
 Votes follow exposure: early replies are seen by more voters, so on real threads the earliest
 option was the top-voted one in 57-78% of instances against ~25% chance (SHP, Ethayarajh et al.
 2022, keeps only pairs where the preferred reply came later for this reason; herding, Muchnik et
-al. 2013, compounds it). The model here is a conditional logit over each thread's kept top-level
-replies: reply i of thread t gets the share softmax_t(x_i . beta) of the thread's votes, with x
-its delay after the submission, its rank by posting time and its rank relative to the thread's
-size (``FEATURES``). The thread's total is a log-linear function of its size. beta is fitted per
-forum (subreddit / site) by penalised maximum likelihood with a Gaussian prior centred on the
-pooled fit over all forums (precision ``prior_precision``), so a small forum borrows the pooled
-shape and a large one keeps its own.
+al. 2013, compounds it). The model here is log-linear over each thread's kept top-level replies:
+log(votes_i + 0.5) = thread effect + x_i . beta, with x the reply's delay after the submission,
+its rank by posting time and its rank relative to the thread's size (``FEATURES``), so reply i
+expects the share softmax_t(x_i . beta) of its thread's votes. The thread's total is a
+log-linear function of its size. beta is fitted per forum (subreddit / site) by least squares
+within threads, ridge-shrunk towards the pooled fit over all forums (``prior_replies``), so a
+small forum borrows the pooled shape and a large one keeps its own.
 
 Pure functions over numpy arrays and polars frames (no I/O, no clock).
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.optimize import minimize
 
 EXPOSURE_VERSION = "exposure_v1"
 FEATURES = ("delay_h", "log1p_delay_h", "log1p_rank", "rank_share")
@@ -40,41 +39,39 @@ def _group_starts(thread_ids: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, thread_ids[1:] != thread_ids[:-1]])
 
 
-def _objective(beta, x, votes, starts, totals, prior, precision):
-    """Negative conditional-logit log likelihood plus the Gaussian prior, and its gradient."""
-    eta = x @ beta
-    peak = np.maximum.reduceat(eta, starts)
-    sizes = np.diff(np.r_[starts, len(eta)])
-    weights = np.exp(eta - np.repeat(peak, sizes))
-    norm = np.add.reduceat(weights, starts)
-    log_norm = np.log(norm) + peak
-    nll = float(totals @ log_norm - votes @ eta)
-    share = weights / np.repeat(norm, sizes)
-    expected = np.add.reduceat(share[:, None] * x, starts)  # per thread E[x]
-    grad = totals @ expected - votes @ x
-    diff = beta - prior
-    return nll + 0.5 * precision * float(diff @ diff), grad + precision * diff
+def _demean(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Values minus their thread's mean (the thread fixed effect absorbed)."""
+    sizes = np.diff(np.r_[starts, len(values)])
+    means = np.add.reduceat(values, starts, axis=0) / sizes.reshape(-1, *[1] * (values.ndim - 1))
+    return values - np.repeat(means, sizes, axis=0)
 
 
-def fit_shape(x, votes, thread_ids, *, prior=None, precision: float = 1e-3) -> np.ndarray:
-    """beta of the conditional logit (rows sorted by thread; threads without votes ignored).
+def fit_shape(x, votes, thread_ids, *, prior=None, prior_replies: float = 0.0) -> np.ndarray:
+    """beta of log(votes + 0.5) = thread effect + x . beta (rows sorted by thread).
+
+    Least squares within threads (the thread effect absorbs its size, topic and reach), ridge
+    towards ``prior``. A log-linear fit rather than a conditional logit on counts: with
+    heavy-tailed intrinsic preferences the logit's estimate is attenuated (omitted
+    heterogeneity; measured on the demo: 0.75 of the planted slope, 0.91 in logs).
 
     Args:
         x: Features per reply (``exposure_features``).
-        votes: Non-negative votes per reply.
+        votes: Votes per reply (negative scores count as 0).
         thread_ids: Thread of each reply, rows grouped by thread.
-        prior: Centre of the Gaussian prior (default 0).
-        precision: Its precision (in units of votes: the prior weighs like that many votes).
+        prior: Centre of the ridge (default 0).
+        prior_replies: The prior weighs like this many replies of average feature spread.
     """
-    x, votes = np.asarray(x, dtype=float), np.asarray(votes, dtype=float)
+    x = np.asarray(x, dtype=float)
     prior = np.zeros(x.shape[1]) if prior is None else np.asarray(prior, dtype=float)
-    if len(votes) == 0 or votes.sum() <= 0:
+    if len(x) == 0:
         return prior.copy()
     starts = _group_starts(np.asarray(thread_ids))
-    totals = np.add.reduceat(votes, starts)
-    args = (x, votes, starts, totals, prior, precision)
-    found = minimize(_objective, prior.copy(), args=args, jac=True, method="L-BFGS-B")
-    return np.asarray(found.x, dtype=float)
+    y = np.log(np.maximum(np.asarray(votes, dtype=float), 0.0) + 0.5)
+    xd, yd = _demean(x, starts), _demean(y, starts)
+    gram = xd.T @ xd
+    ridge = prior_replies * max(np.trace(gram) / len(x), 1e-9) / x.shape[1] + 1e-9
+    lhs = gram + ridge * np.eye(x.shape[1])
+    return np.linalg.solve(lhs, xd.T @ yd + ridge * prior)
 
 
 def fit_level(totals, sizes) -> tuple[float, float]:
@@ -88,11 +85,11 @@ def fit_level(totals, sizes) -> tuple[float, float]:
     return float(a), float(b)
 
 
-def _fit_one(frame: pl.DataFrame, *, forum: str, prior, precision: float) -> dict:
+def _fit_one(frame: pl.DataFrame, *, forum: str, prior, weight: float) -> dict:
     frame = frame.sort(["thread_id", "reply_rank"])
     x = exposure_features(frame["delay_s"], frame["reply_rank"], frame["n_replies"])
     votes = np.maximum(frame["votes"].fill_null(0).to_numpy().astype(float), 0.0)
-    beta = fit_shape(x, votes, frame["thread_id"].to_numpy(), prior=prior, precision=precision)
+    beta = fit_shape(x, votes, frame["thread_id"].to_numpy(), prior=prior, prior_replies=weight)
     threads = frame.group_by("thread_id").agg(
         pl.col("votes").clip(lower_bound=0).sum().alias("total"), pl.col("n_replies").first()
     )
@@ -107,27 +104,27 @@ def _fit_one(frame: pl.DataFrame, *, forum: str, prior, precision: float) -> dic
         "coefficients": [float(v) for v in beta],
         "level_intercept": a,
         "level_slope": b,
-        "prior_precision": float(precision),
+        "prior_replies": float(weight),
     }
 
 
-def fit_exposure(replies: pl.DataFrame, *, prior_precision: float) -> list[dict]:
+def fit_exposure(replies: pl.DataFrame, *, prior_replies: float) -> list[dict]:
     """The pooled fit (forum ``POOLED``) and one fit per forum shrunk towards it.
 
     Args:
         replies: forum, thread_id, delay_s, reply_rank, n_replies, votes — every kept
             top-level reply of every thread (owned or not: exposure is not a community matter).
-        prior_precision: How many votes' worth the pooled shape weighs in a forum's fit.
+        prior_replies: How many replies' worth the pooled shape weighs in a forum's fit.
 
     Returns:
         Rows of the ``exposure_model`` table, the pooled one first.
     """
     replies = replies.select(REPLY_COLUMNS)
-    pooled = _fit_one(replies, forum=POOLED, prior=None, precision=1e-3)
+    pooled = _fit_one(replies, forum=POOLED, prior=None, weight=0.0)
     rows = [pooled]
     for (forum,), frame in replies.sort("forum").group_by(["forum"], maintain_order=True):
         rows.append(
-            _fit_one(frame, forum=forum, prior=pooled["coefficients"], precision=prior_precision)
+            _fit_one(frame, forum=forum, prior=pooled["coefficients"], weight=prior_replies)
         )
     return rows
 

@@ -171,20 +171,25 @@ def select_options(
     log(1 + score) relative to the pool's top; only subsets whose posting times lie within
     ``window_s`` of each other, and whose expected exposures (``exposure``, expected votes)
     lie within a factor ``max_exposure_ratio`` of each other, qualify: options time order
-    cannot decide (a guard against early-comment advantage). When no subset of size k
-    qualifies, smaller ones down to ``k_min`` are tried.
+    cannot decide (a guard against early-comment advantage). With ``exposure``, the pool and the
+    popularity contrast use votes per unit of exposure (``adjust_counts``): contrast in raw
+    votes would pick sets whose top option is both liked and early, so that "earliest" would
+    answer them. When no subset of size k qualifies, smaller ones down to ``k_min`` are tried.
 
     Returns:
         {"indices", "objective", "semantic", "affective", "popularity", "span_s",
         "exposure_ratio"}, or None.
     """
-    pool = _pool(np.asarray(scores, dtype=float), max_pool)
+    scores = np.asarray(scores, dtype=float)
+    if exposure is not None:  # votes per unit of exposure: raw contrast would favour early replies
+        scores = adjust_counts(scores, exposure)
+    pool = _pool(scores, max_pool)
     if len(pool) < k_min:
         return None
     vec = np.asarray(vectors, dtype=float)[pool]
     vec = vec / np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12)
     dist = 1.0 - vec @ vec.T
-    pop = np.log1p(np.maximum(np.asarray(scores, dtype=float)[pool], 0.0))
+    pop = np.log1p(np.maximum(scores[pool], 0.0))
     pop = pop / pop.max() if pop.max() > 0 else pop
     sent, times = np.asarray(sentiment, dtype=float)[pool], np.asarray(created_s)[pool]
     log_exp = np.zeros(len(pool))

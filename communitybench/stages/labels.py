@@ -57,7 +57,7 @@ def run(con, params: Params) -> StageResult:
     ).pl()
     models = exposure.fit_exposure(
         replies.rename({"subreddit": "forum", "score": "votes"}),
-        prior_precision=t.exposure_prior_votes,
+        prior_replies=t.exposure_prior_replies,
     )
     replies = replies.with_columns(
         pl.Series(

@@ -70,8 +70,8 @@ def test_forum_fits_shrink_towards_the_pooled_fit():
     flat = planted_threads(200, forum="flat", beta=np.zeros(4), seed=1)
     steep = planted_threads(200, forum="steep", seed=2)
     both = pl.concat([flat, steep])
-    free = {m["forum"]: m for m in fit_exposure(both, prior_precision=0.0)}
-    tied = {m["forum"]: m for m in fit_exposure(both, prior_precision=1e9)}
+    free = {m["forum"]: m for m in fit_exposure(both, prior_replies=0.0)}
+    tied = {m["forum"]: m for m in fit_exposure(both, prior_replies=1e9)}
     assert list(free) == [POOLED, "flat", "steep"]
     grid = exposure_features([600, 3 * 3600], [0, 5], [6, 6])
     drop = {f: float(np.diff(grid @ np.array(m["coefficients"]))[0]) for f, m in free.items()}
