@@ -14,7 +14,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-RELEASE_VERSION = "release_v1"
+RELEASE_VERSION = "release_v2"  # v2: shortcut audit in the manifest and the card
 TASK_TABLES = {"pi": "task_pi", "dp": "task_dp", "ccg": "task_ccg", "ci": "task_ci"}
 
 

@@ -25,6 +25,8 @@ from communitybench.release.splits import assign_instance_splits
 from communitybench.release.validation import VALIDATION_VERSION
 from communitybench.release.versions import RELEASE_VERSION, next_version, utc_now
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
+from transforms.baselines import BASELINES_VERSION
+from transforms.exposure import EXPOSURE_VERSION
 from transforms.shortcuts import SHORTCUTS_VERSION
 from transforms.splits import SPLITS_VERSION
 
@@ -33,6 +35,8 @@ SUB_VERSIONS = {
     "splits": SPLITS_VERSION,
     "validation": VALIDATION_VERSION,
     "shortcut_audit": SHORTCUTS_VERSION,
+    "baselines": BASELINES_VERSION,
+    "exposure": EXPOSURE_VERSION,  # the labels stage's exposure model
 }
 
 

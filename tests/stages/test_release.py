@@ -90,7 +90,7 @@ def test_release_layout_manifest_and_card(releases, demo_build):
     assert files_match_manifest(folder)
     assert data["config_hash"] == demo_build.config.config_hash()
     assert data["validation"]["success"] is True
-    assert data["stage_versions"]["release"] == "release_v1"
+    assert data["stage_versions"]["release"] == "release_v2"
     assert data["stage_versions"]["splits"] == "splits_v1"
     assert data["diff"] == {"previous": None}
     card = (folder / "README.md").read_text()
@@ -105,7 +105,8 @@ def test_the_result_says_what_was_built(releases):
     result = releases.first
     total = sum(releases.counts.values())
     assert result.work == (Work("releases", computed=1, note=f"{FIRST}: built and validated"),)
-    assert result.rows == {"instance_splits": total}
+    audited = len(manifest(releases.folder(result))["shortcut_audit"])
+    assert result.rows == {"instance_splits": total, "shortcut_audit": audited} and audited > 20
     checked = result.details["validation"]["tables"]
     assert "task_pi" in checked and "stg_comments" in checked
     assert result.notes == (
