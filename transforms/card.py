@@ -168,7 +168,8 @@ def shortcut_lines(rows: list[dict] | None) -> list[str]:
         "Community-blind baselines on each task's test split (DP: the argmax of the "
         "distribution). A baseline far above chance would mean the labels reward a shortcut "
         "(posting order, length, position) rather than community preference; the release gate "
-        f"fails above chance + {rows[0]['max_lift']:.2f} when the 95% interval excludes chance.",
+        f"fails above chance + {rows[0]['max_lift']:.2f} when the interval at family-wise 95% "
+        f"(Bonferroni over the {len(rows)} rows) excludes chance.",
         "",
     ]
     lines += _table(

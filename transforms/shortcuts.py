@@ -5,7 +5,11 @@ A benchmark of community preference is only that when nothing community-blind an
 wide margin, a model can score without modelling any community. Every build scores the
 predictors of ``transforms/baselines.py`` (plus every fixed position) on each option-choice
 task's test split, with a Wilson 95% interval on the accuracy, and the release gate fails when
-a baseline beats chance by more than ``max_lift`` with the interval above chance.
+a baseline beats chance by more than ``max_lift`` with the interval above chance. The gate
+reads the interval at a family-wise 95% (Bonferroni over the m baselines x tasks of a build:
+confidence 1 - 0.05 / m): with ~28 rows, per-row 95% intervals put some fixed position above
+chance on a small test split in a fair share of builds (seen: position 1, 14/30 at chance 0.27,
+on a demo seed whose labels sit at position 1 in 27.7% of all instances).
 
 Chance is the mean of 1/k over the instances a baseline answered; the interval and the
 binomial test treat it as one success probability (exact when every instance has the same k).
@@ -29,15 +33,13 @@ def audit_predictors() -> dict:
     return {**PREDICTORS, **extra}
 
 
-def score_baselines(instances: list[dict], *, task: str, split: str, max_lift: float) -> list:
+def score_baselines(instances: list[dict], *, task: str, split: str) -> list:
     """One audit row per baseline that could answer at least one instance.
 
     Args:
         instances: {"options": [option dicts], "query": {...}, "label": int} per instance.
         task: The task the instances belong to.
         split: Their split.
-        max_lift: The gate: accuracy above chance by more than this, with the 95% interval's
-            lower end above chance, blocks the release.
     """
     rows = []
     for name, predict in audit_predictors().items():
@@ -46,10 +48,21 @@ def score_baselines(instances: list[dict], *, task: str, split: str, max_lift: f
             continue
         hits = sum(predict(i["options"], i["query"]) == i["label"] for i in usable)
         rows.append(audit_row(task, split, name, hits, [len(i["options"]) for i in usable]))
-    for row in rows:
-        row["max_lift"] = max_lift
-        row["blocks"] = row["lift"] > max_lift and row["ci_low"] > row["chance"]
     return rows
+
+
+def apply_gate(rows: list[dict], *, max_lift: float, alpha: float = 0.05) -> list[dict]:
+    """Rows with ``ci_low_family`` (Bonferroni over all rows), ``max_lift`` and ``blocks``:
+    accuracy above chance by more than ``max_lift`` with the family-wise interval above chance.
+    """
+    confidence = 1 - alpha / max(len(rows), 1)
+    out = []
+    for row in rows:
+        test = binomtest(row["hits"], row["n"], row["chance"])
+        low = float(test.proportion_ci(confidence_level=confidence, method="wilson").low)
+        blocks = row["lift"] > max_lift and low > row["chance"]
+        out.append({**row, "ci_low_family": low, "max_lift": max_lift, "blocks": blocks})
+    return out
 
 
 def _missing(name: str, predict, instance: dict) -> list[str]:
@@ -84,8 +97,9 @@ def gate_failures(rows: list[dict]) -> list[str]:
     """One line per blocking baseline: its task, split and figures."""
     return [
         f"{r['task']}/{r['split']}: baseline {r['baseline']!r} accuracy {r['accuracy']:.3f} "
-        f"({r['hits']}/{r['n']}, 95% CI {r['ci_low']:.3f}-{r['ci_high']:.3f}) vs chance "
-        f"{r['chance']:.3f}: lift {r['lift']:+.3f} > max_shortcut_lift {r['max_lift']:.2f}"
+        f"({r['hits']}/{r['n']}, 95% CI {r['ci_low']:.3f}-{r['ci_high']:.3f}, family-wise "
+        f"lower end {r['ci_low_family']:.3f}) vs chance {r['chance']:.3f}: lift "
+        f"{r['lift']:+.3f} > max_shortcut_lift {r['max_lift']:.2f}"
         for r in rows
         if r["blocks"]
     ]

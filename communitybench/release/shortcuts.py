@@ -4,7 +4,8 @@ Runs after the splits are assigned. ``audit_shortcuts`` scores every baseline of
 ``transforms/shortcuts.py`` on the PI and DP test instances (the option-choice tasks; DP's answer
 is the argmax of its distribution) and writes the ``shortcut_audit`` table; ``check_shortcut_gate``
 raises ``ShortcutGateFailed`` (a ``ReleaseError``: nothing is published) naming each baseline that
-beats chance by more than ``gates.max_shortcut_lift`` with its 95% interval above chance.
+beats chance by more than ``gates.max_shortcut_lift`` with its interval above chance (95%
+family-wise over the build's baselines and tasks).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import warehouse
 from communitybench.config import EmbedConfig
 from communitybench.release.versions import ReleaseError
 from transforms.labels import rows_to_frame
-from transforms.shortcuts import gate_failures, group_instances, score_baselines
+from transforms.shortcuts import apply_gate, gate_failures, group_instances, score_baselines
 
 AUDITED_TASKS = ("pi", "dp")
 
@@ -39,7 +40,8 @@ def audit_shortcuts(con, *, embed: EmbedConfig, max_lift: float) -> list[dict]:
     rows = []
     for task in AUDITED_TASKS:
         instances = [inst for (t, _), inst in grouped.items() if t == task]
-        rows += score_baselines(instances, task=task, split="test", max_lift=max_lift)
+        rows += score_baselines(instances, task=task, split="test")
+    rows = apply_gate(rows, max_lift=max_lift)
     warehouse.replace_tables(
         con, {"shortcut_audit": rows_to_frame(rows, "shortcut_audit").to_arrow()}
     )

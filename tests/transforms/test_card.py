@@ -57,6 +57,7 @@ def test_card_shows_the_shortcut_audit():
         "lift": 0.25,
         "ci_low": 0.3312,
         "ci_high": 0.6688,
+        "ci_low_family": 0.25,
         "max_lift": 0.1,
         "blocks": True,
     }

@@ -7,10 +7,17 @@ import math
 
 import pytest
 
-from transforms.shortcuts import audit_row, gate_failures, group_instances, score_baselines
+from transforms.shortcuts import (
+    apply_gate,
+    audit_row,
+    gate_failures,
+    group_instances,
+    score_baselines,
+)
 
 
 def wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval (z = 1.96: 95%)."""
     p = hits / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -45,7 +52,8 @@ def test_a_baseline_far_above_chance_blocks_and_is_named():
         texts = ["x" * (10 + 7 * ((p + i) % 4)) for p in range(4)]
         instances.append(_instance(first, created, texts))
     rows = {
-        r["baseline"]: r for r in score_baselines(instances, task="pi", split="test", max_lift=0.1)
+        r["baseline"]: r
+        for r in apply_gate(score_baselines(instances, task="pi", split="test"), max_lift=0.1)
     }
     assert rows["earliest"]["accuracy"] == 1.0 and rows["earliest"]["blocks"]
     assert rows["latest"]["accuracy"] == 0.0 and not rows["latest"]["blocks"]
@@ -55,7 +63,7 @@ def test_a_baseline_far_above_chance_blocks_and_is_named():
     assert "most_similar_query" not in rows and "highest_exposure" not in rows  # no fields
     [line] = [f for f in gate_failures(list(rows.values())) if "'earliest'" in f]
     assert line.startswith("pi/test: baseline 'earliest' accuracy 1.000 (40/40, 95% CI 0.912")
-    assert "chance 0.250: lift +0.750 > max_shortcut_lift 0.10" in line
+    assert "chance 0.250: lift +0.750 > max_shortcut_lift 0.10" in line and "family-wise" in line
 
 
 def test_lift_without_an_interval_above_chance_does_not_block():
@@ -63,7 +71,8 @@ def test_lift_without_an_interval_above_chance_does_not_block():
     instances = [_instance(0, [1, 2, 3, 4], ["a", "b", "c", "d"]) for _ in range(2)]
     instances += [_instance(1, [1, 2, 3, 4], ["a", "b", "c", "d"]) for _ in range(2)]
     rows = {
-        r["baseline"]: r for r in score_baselines(instances, task="pi", split="test", max_lift=0.1)
+        r["baseline"]: r
+        for r in apply_gate(score_baselines(instances, task="pi", split="test"), max_lift=0.1)
     }
     assert rows["earliest"]["lift"] == 0.25 and rows["earliest"]["ci_low"] < 0.25
     assert not rows["earliest"]["blocks"]
@@ -81,3 +90,18 @@ def test_group_instances_orders_options_by_position():
     assert key == ("pi", "i") and inst["label"] == 1
     assert [o["text"] for o in inst["options"]] == ["a", "b"]
     assert inst["query"]["vector"] == [1.0, 0.0]
+
+
+def test_the_gate_reads_a_family_wise_interval():
+    # 14/30 at chance 1/4: lift 0.22 and the per-row 95% interval (0.302) above chance, but
+    # at confidence 1 - 0.05/28 the lower end falls below chance: no block among 28 rows
+    row = audit_row("pi", "test", "fixed_1", 14, [4] * 30)
+    others = [audit_row("pi", "test", f"b{i}", 8, [4] * 30) for i in range(27)]
+    gated = apply_gate([row, *others], max_lift=0.1)
+    z = 3.1237  # two-sided normal quantile at 1 - 0.05 / 28 / 2
+    assert row["ci_low"] > row["chance"] and row["lift"] > 0.1
+    assert gated[0]["ci_low_family"] == pytest.approx(wilson(14, 30, z)[0], abs=1e-3)
+    assert gated[0]["ci_low_family"] < row["chance"] and not gated[0]["blocks"]
+    # alone, the same row blocks: one row, so the family-wise interval is the 95% one
+    [alone] = apply_gate([row], max_lift=0.1)
+    assert alone["ci_low_family"] == pytest.approx(row["ci_low"]) and alone["blocks"]
