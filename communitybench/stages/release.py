@@ -184,7 +184,17 @@ STAGE = Stage(
     params=Params,
     run=run,
     doc="splits, validation gates, and an atomic versioned release folder",
-    inputs=("task_pi", "task_dp", "task_ccg", "task_ci"),
+    # the shortcut audit reads the options' posting times, exposure and embeddings too
+    inputs=(
+        "task_pi",
+        "task_dp",
+        "task_ccg",
+        "task_ci",
+        "option_sets",
+        "stg_comments",
+        "texts",
+        "embeddings",
+    ),
     outputs=("instance_splits", "shortcut_audit"),
     reusable=True,
     carry=lambda params, previous: republish(params, previous=previous),
