@@ -7,7 +7,11 @@ times, the adjusted Rand index of each backend against the planted communities a
 ``hdbscan`` (target: 100k in <= 60 s on 2 cores with the fastest CPU backend).
 
     .venv/bin/python bench/cluster.py [--sizes 20000 50000 100000] [--dim 30]
-        [--backends hdbscan fast_hdbscan] [--max-seconds 300]
+        [--backends hdbscan fast_hdbscan] [--max-seconds 300] [--stability-runs 5]
+
+``--stability-runs R`` also times the sub-community stability check of the communities stage
+(R seeded re-clusterings of 80% subsamples, ``transforms.community_levels.stability``) after
+each clustering: the whole per-forum cost is ``cluster s`` + ``stab s``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import communitybench  # noqa: F401  (offline defaults, NUMBA_CACHE_DIR)
 from transforms.communities import cluster_members, reduce_dimensions
+from transforms.community_levels import stability
 
 EMBED_DIM = 384
 
@@ -58,6 +63,7 @@ def main() -> None:
     parser.add_argument(
         "--max-seconds", type=float, default=300, help="skip larger sizes for a backend past this"
     )
+    parser.add_argument("--stability-runs", type=int, default=0)
     args = parser.parse_args()
     # first call compiles (or loads from NUMBA_CACHE_DIR) fast_hdbscan's numba code
     warm = reduce_dimensions(member_vectors(500, seed=9)[0], dim=args.dim)
@@ -66,7 +72,8 @@ def main() -> None:
     too_slow: set[str] = set()
     print(
         f"{'members':>8} {'backend':>13} {'pca s':>6} {'cluster s':>9} {'cpu s':>7} "
-        f"{'total s':>8} {'clusters':>8} {'noise':>6} {'ARI truth':>9} {'ARI hdbscan':>11}"
+        f"{'total s':>8} {'clusters':>8} {'noise':>6} {'ARI truth':>9} {'ARI hdbscan':>11} "
+        f"{'stab s':>7} {'stab med':>8}"
     )
     for n in args.sizes:
         vectors, truth = member_vectors(n)
@@ -80,13 +87,26 @@ def main() -> None:
                 continue
             seconds, cpu, labels = time_backend(points, backend, args.min_cluster_size)
             reference = labels if backend == "hdbscan" else reference
+            stab_s, stab_med = 0.0, float("nan")
+            if args.stability_runs:
+                started = time.perf_counter()
+                scores = stability(
+                    points,
+                    labels,
+                    lambda p, b=backend: time_backend(p, b, args.min_cluster_size)[2],
+                    runs=args.stability_runs,
+                    fraction=0.8,
+                    seed=0,
+                )
+                stab_s, stab_med = time.perf_counter() - started, float(np.median(scores))
             vs_ref = adjusted_rand_score(reference, labels) if reference is not None else None
             print(
                 f"{n:>8} {backend:>13} {pca_s:>6.2f} {seconds:>9.2f} {cpu:>7.2f} "
                 f"{pca_s + seconds:>8.2f} "
                 f"{labels.max() + 1:>8} {np.mean(labels < 0):>6.1%} "
                 f"{adjusted_rand_score(truth, labels):>9.3f} "
-                f"{'-' if vs_ref is None else f'{vs_ref:.3f}':>11}",
+                f"{'-' if vs_ref is None else f'{vs_ref:.3f}':>11} "
+                f"{stab_s:>7.2f} {stab_med:>8.3f}",
                 flush=True,
             )
             if seconds > args.max_seconds:

@@ -43,12 +43,26 @@ class DemoSource(_Section):
     scale: float = Field(1.0, gt=0, le=50)
     months: int = Field(1, ge=1, le=2)
     out_dir: Path = Path("data/demo")
+    # easy: communities separable by vocabulary; realistic: heavy-tailed activity, unaffiliated
+    # members, sibling communities sharing topics (sources/demo/realistic.py)
+    profile: Literal["easy", "realistic"] = "easy"
+
+
+class StackExchangeSource(_Section):
+    """Stack Exchange site dumps (folders or ``.7z`` archives listed in ``[source] dumps``)."""
+
+    # the site's host (e.g. quantumcomputing.stackexchange.com) when a folder is not named after it
+    site: str | None = None
+    work_dir: Path = Path("build/stackexchange")  # where .7z archives are extracted
+    batch_rows: int = Field(50_000, ge=100)  # rows per transaction (one checkpoint each)
 
 
 class SourceConfig(_Section):
-    kind: Literal["demo", "dumps", "reddit"] = "demo"
+    # dumps: NDJSON files; stackexchange: site dumps (either kind of path is read by ingest)
+    kind: Literal["demo", "dumps", "reddit", "stackexchange"] = "demo"
     dumps: list[Path] = []
     demo: DemoSource = DemoSource()
+    stackexchange: StackExchangeSource = StackExchangeSource()
 
 
 class FilterConfig(_Section):
@@ -127,6 +141,17 @@ class CommunitiesConfig(_Section):
     match_min_jaccard: float = Field(0.3, ge=0, le=1)
     # fallback for communities no previous one overlaps enough (e.g. after a pseudonym key change)
     match_min_cosine: float = Field(0.95, ge=-1, le=1)
+    # two levels: every scope with this many members is a forum community...
+    min_forum_members: int = Field(10, ge=1)
+    # ...and sub-communities inside it come from identity (the forum's topic removed) smoothed
+    # over the reply graph (bond_weight 0 = identity only)
+    centre: bool = True
+    bond_weight: float = Field(0.5, ge=0, le=1)
+    # a sub-community is published when its subsample stability reaches min_stability
+    stability_runs: int = Field(5, ge=0)
+    stability_fraction: float = Field(0.8, gt=0, lt=1)
+    min_stability: float = Field(0.5, ge=0, le=1)
+    seed: int = 0
 
     @model_validator(mode="after")
     def _fast_hdbscan_dims(self):

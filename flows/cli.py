@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -149,31 +149,56 @@ def demo_forum(
     seed: Annotated[int, typer.Option(help="Random seed (same seed → byte-identical files)")] = 7,
     scale: Annotated[float, typer.Option(help="Size multiplier (1.0 ≈ 600 members)")] = 1.0,
     months: Annotated[int, typer.Option(help="1, or 2 to add a second month (~10% more)")] = 1,
+    profile: Annotated[
+        Literal["easy", "realistic"],
+        typer.Option(help="easy: vocabulary-separable; realistic: shared topics, heavy tail"),
+    ] = "easy",
 ) -> None:
     """Generate the deterministic demo forum with planted communities and noise (files only)."""
     from communitybench.sources.demo.forum import write_demo_forum
 
-    summary = write_demo_forum(out, seed=seed, scale=scale, months=months, progress=True)
+    summary = write_demo_forum(
+        out, seed=seed, scale=scale, months=months, profile=profile, progress=True
+    )
     typer.echo(json.dumps(summary, indent=1, default=str))
 
 
 @app.command()
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="NDJSON dump files (plain, .gz, .zst)")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="NDJSON dump files (plain, .gz, .zst), or Stack Exchange site dumps: a folder "
+            "with Posts.xml (Votes.xml, Comments.xml when present) or the site's .7z archive"
+        ),
+    ],
     subreddit: Annotated[
         list[str] | None, typer.Option("--subreddit", "-s", help="Keep only these (repeatable)")
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(
+            "--site",
+            help="Stack Exchange site host (e.g. quantumcomputing.stackexchange.com) for a "
+            "folder not named after it",
+        ),
     ] = None,
     no_staging: Annotated[
         bool, typer.Option("--no-staging", help="Do not rebuild staging afterwards")
     ] = False,
 ) -> None:
-    """Stream dump files into raw tables (bad lines → quarantine), then rebuild staging."""
+    """Stream dump files or Stack Exchange site dumps into raw tables (bad lines → quarantine),
+    then rebuild staging."""
     obj: Context = ctx.obj
     config = obj.config()
     update: dict = {}
     if config.source.kind == "reddit":  # files given by hand: a dump ingest, not a crawl
         update["source"] = config.source.model_copy(update={"kind": "dumps"})
+    if site:
+        se = config.source.stackexchange.model_copy(update={"site": site})
+        source = update.get("source", config.source)
+        update["source"] = source.model_copy(update={"stackexchange": se})
     if subreddit:
         update["filters"] = config.filters.model_copy(update={"subreddits": subreddit})
     stages = ("ingest",) if no_staging else ("ingest", "staging")

@@ -39,6 +39,10 @@ def release_diff(previous: dict | None, current: dict) -> dict:
     return out
 
 
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
 def _table(header: list[str], rows: list[list]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -78,12 +82,36 @@ def render_card(
     lines += _table(["task", "train", "dev", "test"], rows)
     lines += [
         "",
-        f"Communities: {stats.get('communities', 0)} "
+        f"Sub-communities: {stats.get('communities', 0)} "
         f"(sizes {stats.get('community_size_min', 0)}–{stats.get('community_size_max', 0)},"
         f" median {stats.get('community_size_median', 0)}); members clustered: "
         f"{stats.get('members', 0)}; noise share: {stats.get('noise_share', 0):.1%}.",
         "",
     ]
+    levels = stats.get("levels", [])
+    if levels:
+        lines += [
+            "Community levels: a forum community per subreddit with enough members, and stable "
+            "sub-communities found inside it (published when their subsample stability reaches "
+            "the threshold). Coverage: share of kept comments written by members of a published "
+            "community of the level.",
+            "",
+        ]
+        lines += _table(
+            ["level", "found", "published", "median size", "median stability", "coverage"],
+            [
+                [
+                    lv["level"],
+                    lv["found"],
+                    lv["published"],
+                    _num(lv["median_size"]),
+                    _num(lv["median_stability"]),
+                    f"{lv['coverage'] or 0:.1%}",
+                ]
+                for lv in levels
+            ],
+        )
+        lines += [""]
     methods = stats.get("profile_methods", {})
     if methods:
         lines += [
@@ -93,6 +121,7 @@ def render_card(
             " llm = written by the model named under Provenance).",
             "",
         ]
+    lines += _estimator_lines(stats.get("estimators", []))
     lines += ["## What was dropped before building (staging drop reasons)", ""]
     drops = stats.get("drop_reasons", {})
     lines += _table(
@@ -138,6 +167,37 @@ def render_card(
         "",
     ]
     return "\n".join(lines)
+
+
+ESTIMATORS = {
+    "beta_updown": "Beta posterior approval r = (a0+U)/(a0+b0+U+D) on real up (U) and down (D) "
+    "votes, normalised over the options",
+    "dirichlet_score": "score only: Dirichlet vote share (a0+max(score,0)) normalised over the "
+    "options, used where down votes are unknown (Reddit hides them; a Stack Exchange dump "
+    "without Votes.xml has none)",
+}
+
+
+def _estimator_lines(rows: list[dict]) -> list[str]:
+    """Per source, which estimator produced the distributions (and a warning where a source that
+    can have real down votes fell back to scores)."""
+    if not rows:
+        return []
+    lines = ["## Preference estimators per source", ""]
+    lines += _table(
+        ["source", "estimator", "option sets", "usable (not degenerate)"],
+        [[r["source"], r["estimator"], r["option_sets"], r["usable"]] for r in rows],
+    )
+    lines.append("")
+    used = sorted({r["estimator"] for r in rows})
+    lines += [f"- **{e}**: {ESTIMATORS.get(e, e)}." for e in used]
+    for r in rows:
+        if r["source"] == "stackexchange" and r["estimator"] != "beta_updown":
+            lines.append(
+                f"- stackexchange: {r['option_sets']} option sets use {r['estimator']} "
+                "(score only): the site dump had no Votes.xml, so no up and down votes."
+            )
+    return [*lines, ""]
 
 
 def _diff_lines(diff: dict) -> list[str]:

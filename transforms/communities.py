@@ -20,7 +20,20 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-COMMUNITIES_VERSION = "communities_v1"
+from transforms.community_levels import (
+    FORUM,
+    LEVELS,
+    METHOD,
+    SUB,
+    bond_matrix,
+    combine,
+    forum_id,
+    identity_vectors,
+    scope_graph,
+    stability,
+)
+
+COMMUNITIES_VERSION = "communities_v2"
 BACKENDS = ("hdbscan", "fast_hdbscan", "cuml")
 NOISE = -1
 FAST_HDBSCAN_MAX_DIM = 30
@@ -166,7 +179,7 @@ def community_ids(scopes: list[str], members: list[list[str]]) -> list[str]:
 
 
 def scope_fingerprints(
-    members: pl.DataFrame, vectors: np.ndarray, *, params: dict
+    members: pl.DataFrame, vectors: np.ndarray, *, params: dict, graphs: dict | None = None
 ) -> dict[str, str]:
     """sha256 per scope over its sorted member ids, their vectors' bytes and ``params``.
 
@@ -176,7 +189,9 @@ def scope_fingerprints(
         members: ``member_id`` and ``scope``, row-aligned with ``vectors``.
         vectors: (n, d) member vectors.
         params: Every setting that shapes the clustering (versions, model, backend, ...).
+        graphs: Per scope, a digest of its reply graph (``graph_digests``).
     """
+    graphs = graphs or {}
     head = json.dumps(params, sort_keys=True, default=str).encode()
     scopes = members["scope"].to_numpy()
     out = {}
@@ -188,8 +203,45 @@ def scope_fingerprints(
         digest.update(f"\x1d{scope}\x1d{vectors.shape[1:]}\x1d".encode())
         digest.update("\x1e".join(ids[i] for i in order).encode())
         digest.update(np.ascontiguousarray(vectors[idx[order]], dtype=np.float32).tobytes())
+        digest.update(f"\x1d{graphs.get(scope, '')}".encode())
         out[scope] = digest.hexdigest()
     return out
+
+
+def graph_digests(replies: pl.DataFrame, threads: pl.DataFrame) -> dict[str, str]:
+    """sha256 per scope over its reply rows and (member, thread) rows, in a canonical order."""
+    out: dict[str, hashlib._Hash] = {}
+    for name, frame in (("replies", replies), ("threads", threads)):
+        for (scope,), group in frame.sort(frame.columns).group_by(["scope"], maintain_order=True):
+            digest = out.setdefault(scope, hashlib.sha256())
+            digest.update(name.encode())
+            digest.update(group.drop("scope").write_csv().encode())
+    return {scope: d.hexdigest() for scope, d in out.items()}
+
+
+@dataclass(frozen=True)
+class LevelSettings:
+    """How forums become communities and sub-communities are found inside them."""
+
+    min_forum_members: int = 10
+    centre: bool = True  # identity: the forum's mean removed before PCA
+    bond_weight: float = 0.5  # reply-graph smoothing of the identity points (0 = identity only)
+    stability_runs: int = 5
+    stability_fraction: float = 0.8
+    min_stability: float = 0.5
+    seed: int = 0
+
+    def record(self) -> dict:
+        return {
+            "method": METHOD,
+            "min_forum_members": self.min_forum_members,
+            "centre": self.centre,
+            "bond_weight": self.bond_weight,
+            "stability_runs": self.stability_runs,
+            "stability_fraction": self.stability_fraction,
+            "min_stability": self.min_stability,
+            "seed": self.seed,
+        }
 
 
 def assign_communities(
@@ -201,64 +253,138 @@ def assign_communities(
     min_cluster_size: int,
     min_samples: int | None,
     selection_method: str = "eom",
+    levels: LevelSettings | None = None,
+    replies: pl.DataFrame | None = None,
+    threads: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
-    """Cluster the members of each scope separately.
+    """The forum community of each scope, and the sub-communities found inside it.
 
     Args:
         members: ``member_id`` and ``scope``, row-aligned with ``vectors``.
         vectors: (n, d) member vectors in the embedding space.
         backend, pca_dim, min_cluster_size, min_samples, selection_method: see
             ``reduce_dimensions`` and ``cluster_members``.
+        levels: Forum size, identity/bond combination and stability settings.
+        replies: scope, member_id, parent_member_id, n (the reply graph; none = identity only).
+        threads: scope, member_id, thread_id (who commented where).
 
     Returns:
         (memberships, communities, centroids): memberships has ``member_id``, ``scope``,
-        ``community_id`` (the hash id; null = noise) and ``probability``; communities has
-        ``community_id``, ``scope``, ``size``, ``persistence``, ``mean_probability``,
+        ``level``, ``community_id`` (null = noise, an unstable sub or no forum) and
+        ``probability``; communities has ``community_id``, ``scope``, ``level``, ``parent_id``,
+        ``size``, ``persistence``, ``mean_probability``, ``stability``, ``published``,
         ``pca_dim`` and ``scope_members``; centroids (mean member vector) align with its rows.
     """
+    levels = levels or LevelSettings()
     params = {
         "backend": backend,
         "min_cluster_size": min_cluster_size,
         "min_samples": min_samples,
         "selection_method": selection_method,
     }
+    empty_r = pl.DataFrame(
+        schema={
+            "scope": pl.String,
+            "member_id": pl.String,
+            "parent_member_id": pl.String,
+            "n": pl.Int64,
+        }
+    )
+    empty_t = pl.DataFrame(
+        schema={"scope": pl.String, "member_id": pl.String, "thread_id": pl.String}
+    )
+    replies = empty_r if replies is None else replies
+    threads = empty_t if threads is None else threads
     parts, rows, centroids = [], [], []
     for scope in sorted(set(members["scope"].to_list())):
         idx = np.flatnonzero((members["scope"] == scope).to_numpy())
         ids_in_scope = members["member_id"].gather(idx).to_list()
-        part, found, means = _cluster_scope(scope, ids_in_scope, vectors[idx], pca_dim, params)
+        graph = scope_graph(
+            ids_in_scope,
+            replies.filter(pl.col("scope") == scope),
+            threads.filter(pl.col("scope") == scope),
+        )
+        part, found, means = _cluster_scope(
+            scope, ids_in_scope, vectors[idx], pca_dim, params, levels, graph
+        )
         parts.append(part)
         rows += found
         centroids += means
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
     return (
-        pl.concat(parts) if parts else _membership_rows([], "", np.array([]), np.array([])),
+        pl.concat(parts) if parts else _membership_rows([], "", "", np.array([]), np.array([])),
         pl.DataFrame(rows, schema=COMMUNITY_SCHEMA, orient="row"),
         np.array(centroids, dtype=np.float32).reshape(len(rows), dim),
     )
 
 
-def _cluster_scope(scope: str, ids: list[str], vectors: np.ndarray, pca_dim: int, params: dict):
-    """Membership rows, community rows and centroids of one scope."""
-    points = reduce_dimensions(vectors, dim=pca_dim)
+def _cluster_scope(scope, ids, vectors, pca_dim, params, levels: LevelSettings, graph):
+    """Membership rows (both levels), community rows and centroids of one scope."""
+    n = len(ids)
+    if n < levels.min_forum_members:  # no forum, so nothing is searched inside it
+        none = np.array([None] * n, dtype=object)
+        return (
+            pl.concat([_membership_rows(ids, scope, lv, none, np.zeros(n)) for lv in LEVELS]),
+            [],
+            [],
+        )
+    forum = forum_id(scope)
+    rows = [(forum, scope, FORUM, None, n, None, 1.0, None, True, None, n)]
+    centroids = [vectors.astype(np.float64).mean(axis=0)]
+    identity = reduce_dimensions(identity_vectors(vectors, centre=levels.centre), dim=pca_dim)
+    points = combine(identity, bond_matrix(n, *graph), levels.bond_weight)
     result = cluster_members(points, **params)
     groups = [np.flatnonzero(result.labels == k) for k in range(len(result.persistence))]
+    stable = stability(
+        points,
+        result.labels,
+        lambda sub: cluster_members(sub, **params).labels,
+        runs=levels.stability_runs,
+        fraction=levels.stability_fraction,
+        seed=_scope_seed(levels.seed, scope),
+    )
     cids = community_ids([scope] * len(groups), [[ids[i] for i in g] for g in groups])
-    label_ids = np.array([None, *cids], dtype=object)[result.labels + 1]
-    rows, centroids = [], []
+    published = np.array([s >= levels.min_stability for s in stable], dtype=bool)
+    shown = np.append(published, False)[result.labels]  # noise (-1) picks the False
+    label_ids = np.array([None, *cids], dtype=object)[np.where(shown, result.labels, -1) + 1]
     for k, group in enumerate(groups):
         stats = (float(result.persistence[k]), float(result.probabilities[group].mean()))
-        rows.append((cids[k], scope, len(group), *stats, points.shape[1], len(ids)))
+        rows.append(
+            (
+                cids[k],
+                scope,
+                SUB,
+                forum,
+                len(group),
+                stats[0],
+                stats[1],
+                float(stable[k]),
+                bool(published[k]),
+                points.shape[1],
+                n,
+            )
+        )
         centroids.append(vectors[group].astype(np.float64).mean(axis=0))
-    return _membership_rows(ids, scope, label_ids, result.probabilities), rows, centroids
+    memberships = pl.concat(
+        [
+            _membership_rows(ids, scope, FORUM, np.array([forum] * n, dtype=object), np.ones(n)),
+            _membership_rows(ids, scope, SUB, label_ids, np.where(shown, result.probabilities, 0)),
+        ]
+    )
+    return memberships, rows, centroids
 
 
-def _membership_rows(ids: list[str], scope: str, labels: np.ndarray, probs: np.ndarray):
+def _scope_seed(seed: int, scope: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}\x1f{scope}".encode()).digest()[:8], "little")
+
+
+def _membership_rows(ids: list[str], scope: str, level: str, labels, probs: np.ndarray):
     return pl.DataFrame(
         {
             "member_id": pl.Series(ids, dtype=pl.String),
             "scope": pl.Series([scope] * len(ids), dtype=pl.String),
-            "community_id": pl.Series(labels.tolist(), dtype=pl.String),
+            "level": pl.Series([level] * len(ids), dtype=pl.String),
+            "community_id": pl.Series(list(labels), dtype=pl.String),
             "probability": pl.Series(np.clip(probs, 0.0, 1.0), dtype=pl.Float64),
         }
     )
@@ -267,9 +393,13 @@ def _membership_rows(ids: list[str], scope: str, labels: np.ndarray, probs: np.n
 COMMUNITY_SCHEMA = {
     "community_id": pl.String,
     "scope": pl.String,
+    "level": pl.String,
+    "parent_id": pl.String,
     "size": pl.Int64,
     "persistence": pl.Float64,
     "mean_probability": pl.Float64,
+    "stability": pl.Float64,
+    "published": pl.Boolean,
     "pca_dim": pl.Int64,
     "scope_members": pl.Int64,
 }

@@ -14,7 +14,7 @@ import json
 
 import numpy as np
 
-TASKS_VERSION = "tasks_v2"  # v2: PI labels must survive the exposure adjustment
+TASKS_VERSION = "tasks_v3"  # v3: PI labels must survive the exposure adjustment
 TASKS = ("pi", "dp", "ccg", "ci")
 
 
@@ -37,8 +37,12 @@ def choose_ci_candidates(
     n_hard: int,
     seed: int,
     key: str,
+    siblings: frozenset[str] = frozenset(),
 ) -> tuple[list[str], int, int]:
     """Candidate communities for CI: the true one, the nearest by centroid, then random ones.
+
+    Hard distractors come from ``siblings`` first (the sub-communities of the same forum, nearest
+    by centroid), then from the nearest others; the random ones from the rest.
 
     Args:
         true_id: The community that produced the distribution.
@@ -47,6 +51,7 @@ def choose_ci_candidates(
         n_hard: How many distractors are the nearest communities by cosine similarity.
         seed: Build seed; with ``key`` it seeds the random distractors and the order.
         key: The instance's inputs (e.g. its thread and option ids).
+        siblings: Communities preferred as hard distractors (same forum, same level).
 
     Returns:
         (candidate ids in shuffled order, index of the true one, hard distractors used).
@@ -64,7 +69,9 @@ def choose_ci_candidates(
         @ true_vec
         / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(true_vec), 1e-12)
     )
-    hard = [ids[i] for i in np.argsort(-sims, kind="stable")[:n_hard]]
+    ranked = [ids[i] for i in np.argsort(-sims, kind="stable")]
+    ranked = [c for c in ranked if c in siblings] + [c for c in ranked if c not in siblings]
+    hard = ranked[:n_hard]
     rng = _rng(seed, key, true_id)
     rest = [c for c in others if c not in hard]
     easy = [rest[i] for i in sorted(rng.choice(len(rest), k - 1 - n_hard, replace=False))]
@@ -78,6 +85,7 @@ def base_row(option_set: dict) -> dict:
     """Columns every task table shares, from an option set joined with its query and texts."""
     return {
         "community_id": option_set["community_id"],
+        "level": option_set["level"],
         "subreddit": option_set["subreddit"],
         "thread_id": option_set["thread_id"],
         "query_id": "t3_" + option_set["thread_id"],
@@ -105,6 +113,7 @@ def build_instances(
     profiles: dict[str, dict],
     references: dict[str, list[tuple[str, str]]],
     centroids: dict[str, np.ndarray],
+    parents: dict[str, tuple[str, str | None]] | None = None,
     pi_margin: float,
     ci_candidates: int,
     ci_hard: int,
@@ -118,6 +127,9 @@ def build_instances(
         profiles: Profile JSON per community (must not contain usernames).
         references: Per thread, the most-endorsed replies (fullname, text), best first.
         centroids: Community centroids, for CI distractors.
+        parents: (level, parent forum id) per community: CI candidates are communities of the
+            instance's level; a sub-community's hard distractors are its siblings first, the
+            others come from other forums. None: every community is one level.
         pi_margin: PI needs this margin between the top two shares, and a label that stays
             on top at half and 1.5x the exposure adjustment (``label_robust``).
         ci_candidates: K candidate communities per CI instance.
@@ -146,7 +158,8 @@ def build_instances(
             skip("ci", "degenerate")
         else:
             rows["dp"].append(_with_id("dp", {**base, "profile": profile, **target}))
-            ci = _ci_row(base, target, profiles, centroids, ci_candidates, ci_hard, seed)
+            pool, siblings = _ci_pool(base["community_id"], centroids, parents)
+            ci = _ci_row(base, target, profiles, pool, siblings, (ci_candidates, ci_hard), seed)
             if ci:
                 rows["ci"].append(ci)
             else:
@@ -165,7 +178,20 @@ def build_instances(
     return rows, skipped
 
 
-def _ci_row(base, target, profiles, centroids, n_candidates, n_hard, seed) -> dict | None:
+def _ci_pool(true_id: str, centroids: dict, parents: dict | None) -> tuple[dict, frozenset]:
+    """The candidate pool of a CI instance (its level's communities) and its siblings."""
+    if parents is None or true_id not in parents:
+        return centroids, frozenset()
+    level, parent = parents[true_id]
+    pool = {c: v for c, v in centroids.items() if parents.get(c, (None,))[0] == level}
+    siblings = frozenset(
+        c for c in pool if c != true_id and parent is not None and parents[c][1] == parent
+    )
+    return pool, siblings
+
+
+def _ci_row(base, target, profiles, centroids, siblings, sizes, seed) -> dict | None:
+    n_candidates, n_hard = sizes
     if len(centroids) < 2 or base["community_id"] not in centroids:
         return None
     key = json.dumps([base["query_id"], base["option_ids"]])
@@ -176,6 +202,7 @@ def _ci_row(base, target, profiles, centroids, n_candidates, n_hard, seed) -> di
         n_hard=n_hard,
         seed=seed,
         key=key,
+        siblings=siblings,
     )
     candidate_profiles = json.dumps([profiles[c] for c in ids], sort_keys=True, ensure_ascii=False)
     row = {
@@ -209,13 +236,17 @@ def top_references(replies: list[dict], *, n: int) -> dict[str, list[tuple[str, 
 
 
 def count_instances(rows: dict[str, list[dict]]) -> dict:
-    """Instances per task, and per community per task, for the build summary."""
+    """Instances per task, per level per task and per community per task (build summary)."""
     per_community: dict[str, dict[str, int]] = {}
+    per_level: dict[str, dict[str, int]] = {}
     for task, task_rows in rows.items():
         for row in task_rows:
             counts = per_community.setdefault(row["community_id"], dict.fromkeys(TASKS, 0))
             counts[task] += 1
+            level = per_level.setdefault(row.get("level") or "-", dict.fromkeys(TASKS, 0))
+            level[task] += 1
     return {
         "per_task": {task: len(rows[task]) for task in TASKS},
+        "per_level": dict(sorted(per_level.items())),
         "per_community": dict(sorted(per_community.items())),
     }

@@ -75,6 +75,9 @@ def export_rows(con, name: str, params: dict | None = None) -> list[tuple]:
     return con.sql(warehouse.sql_file(f"exports/{name}.sql"), params=params).fetchall()
 
 
+LEVEL_COLUMNS = ("level", "found", "published", "median_size", "median_stability", "coverage")
+
+
 def collect_stats(con) -> dict:
     """Communities, sizes, noise share, drop counts per reason, profile methods."""
     stats: dict = {"drop_reasons": {}}
@@ -94,11 +97,21 @@ def collect_stats(con) -> dict:
             community_size_max=max(sizes, default=0),
             community_size_median=float(np.median(sizes)) if sizes else 0,
         )
+    if all(warehouse.table_exists(con, t) for t in ("communities", "members", "stg_comments")):
+        stats["levels"] = [
+            dict(zip(LEVEL_COLUMNS, row, strict=True))
+            for row in export_rows(con, "community_levels")
+        ]
     if warehouse.table_exists(con, "memberships"):
         [(total, noise)] = export_rows(con, "membership_noise")
         stats.update(members=total, noise_share=noise / total if total else 0.0)
     if warehouse.table_exists(con, "profiles"):
         stats["profile_methods"] = dict(export_rows(con, "profile_methods"))
+    if all(warehouse.table_exists(con, t) for t in ("distributions", "stg_submissions")):
+        keys = ("source", "estimator", "option_sets", "usable")
+        stats["estimators"] = [
+            dict(zip(keys, row, strict=True)) for row in export_rows(con, "estimators_by_source")
+        ]
     return stats
 
 

@@ -14,7 +14,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-RELEASE_VERSION = "release_v2"  # v2: shortcut audit in the manifest and the card
+RELEASE_VERSION = "release_v3"  # v2: card and stats list estimators per source; v3: shortcut audit
 TASK_TABLES = {"pi": "task_pi", "dp": "task_dp", "ccg": "task_ccg", "ci": "task_ci"}
 
 

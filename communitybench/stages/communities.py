@@ -21,7 +21,14 @@ import schemas
 import warehouse
 from communitybench.config import CommunitiesConfig, EmbedConfig
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
-from transforms.communities import COMMUNITIES_VERSION, assign_communities, scope_fingerprints
+from transforms.communities import (
+    COMMUNITIES_VERSION,
+    LevelSettings,
+    assign_communities,
+    graph_digests,
+    scope_fingerprints,
+)
+from transforms.community_levels import FORUM, SUB
 from transforms.community_matching import CommunitySet, kept_lineage, match_communities
 from transforms.community_scopes import (
     merge_reused,
@@ -53,7 +60,20 @@ class Params(StageParams):
             "min_cluster_size": com.min_cluster_size,
             "min_samples": com.min_samples,
             "selection_method": com.selection_method,
+            **self.levels().record(),
         }
+
+    def levels(self) -> LevelSettings:
+        com = self.communities
+        return LevelSettings(
+            min_forum_members=com.min_forum_members,
+            centre=com.centre,
+            bond_weight=com.bond_weight,
+            stability_runs=com.stability_runs,
+            stability_fraction=com.stability_fraction,
+            min_stability=com.min_stability,
+            seed=com.seed,
+        )
 
 
 def run(con, params: Params) -> StageResult:
@@ -62,7 +82,14 @@ def run(con, params: Params) -> StageResult:
     members = con.table("members").order("scope, member_id").to_arrow_table()
     frame = pl.from_arrow(members.drop(["vector"]))
     vectors = vectors_from_arrow(members["vector"])
-    prints = scope_fingerprints(frame, vectors, params={**params.shaping(), "backend": com.backend})
+    replies = warehouse.query(con, "int_member_replies", {"scope": com.scope}).pl()
+    threads = warehouse.query(con, "int_member_threads", {"scope": com.scope}).pl()
+    prints = scope_fingerprints(
+        frame,
+        vectors,
+        params={**params.shaping(), "backend": com.backend},
+        graphs=graph_digests(replies, threads),
+    )
     stored = _stored_scopes(con)
     reused = reusable_scopes([(s, f, c) for s, f, _, c in stored], prints)
     changed = ~frame["scope"].is_in(reused)
@@ -74,6 +101,9 @@ def run(con, params: Params) -> StageResult:
         min_cluster_size=com.min_cluster_size,
         min_samples=com.min_samples,
         selection_method=com.selection_method,
+        levels=params.levels(),
+        replies=replies,
+        threads=threads,
     )
     previous = _previous(con)
     kept = previous.filter(pl.col("scope").is_in(reused))
@@ -87,16 +117,18 @@ def run(con, params: Params) -> StageResult:
     columns = scope_rows(prints, clustered_at, reused, tables, now)
     tables["community_scopes"] = pa.table(columns, schema=_arrow("community_scopes"))
     warehouse.replace_tables(con, tables)
-    return _result(tables, reused, sorted(set(prints) - set(reused)), com.backend)
+    coverage = warehouse.query(con, "int_community_coverage", {"scope": com.scope}).pl()
+    return _result(tables, reused, sorted(set(prints) - set(reused)), com.backend, coverage)
 
 
 def _matched_tables(clustered: tuple, previous: pl.DataFrame, kept: pl.DataFrame, params) -> dict:
     """The clustered scopes' mart tables, with the ids of the previous communities they continue
     (the reused scopes' ids are reserved)."""
     memberships, found, centroids = clustered
+    matched = (found["level"] == SUB) & found["published"]
     lineage = match_communities(
         _community_set(previous),
-        _found_set(found, memberships, centroids),
+        _found_set(found.filter(matched), memberships, centroids[matched.to_numpy()]),
         min_jaccard=params.communities.match_min_jaccard,
         min_cosine=params.communities.match_min_cosine,
         reserved=frozenset(kept["community_id"].to_list()),
@@ -106,6 +138,7 @@ def _matched_tables(clustered: tuple, previous: pl.DataFrame, kept: pl.DataFrame
         for p, c in zip(lineage["provisional_id"], lineage["community_id"], strict=True)
         if p is not None
     }
+    final |= {c: c for c in found.filter(~matched)["community_id"]}  # forums, unpublished subs
     return _mart_tables(found, memberships, centroids, lineage, final, params)
 
 
@@ -124,7 +157,7 @@ def _arrow(name: str) -> pa.Schema:
 
 def _stored_scopes(con) -> list[tuple]:
     """(scope, fingerprint, clustered_at, complete) of the last run (none on a first build)."""
-    if not all(warehouse.table_exists(con, t) for t in ("community_scopes", *TABLES[:2])):
+    if not (warehouse.table_exists(con, "community_scopes") and _leveled(con)):
         return []
     return warehouse.query(con, "int_stored_scopes").fetchall()
 
@@ -142,9 +175,17 @@ def _conformed(table: pa.Table, name: str) -> pa.Table:
     return table.select(schema.names).cast(pa.schema([f.with_nullable(True) for f in schema]))
 
 
-def _previous(con) -> pl.DataFrame:
-    """The communities of the build in the warehouse (empty on a first build)."""
+def _leveled(con) -> bool:
+    """Whether the stored communities have levels (built by communities_v2 or later)."""
     if not all(warehouse.table_exists(con, t) for t in TABLES[:2]):
+        return False
+    columns = con.table("communities").columns + con.table("memberships").columns
+    return columns.count("level") == 2
+
+
+def _previous(con) -> pl.DataFrame:
+    """The published sub-communities of the build in the warehouse (empty on a first build)."""
+    if not _leveled(con):
         return pl.DataFrame(
             schema={
                 "community_id": pl.String,
@@ -172,7 +213,7 @@ def _community_set(frame: pl.DataFrame) -> CommunitySet:
 
 def _found_set(found: pl.DataFrame, memberships: pl.DataFrame, centroids) -> CommunitySet:
     grouped = (
-        memberships.filter(pl.col("community_id").is_not_null())
+        memberships.filter(pl.col("community_id").is_not_null() & (pl.col("level") == SUB))
         .group_by("community_id")
         .agg(pl.col("member_id").sort())
     )
@@ -198,7 +239,17 @@ def _mart_tables(found, memberships, centroids, lineage, final, params: Params) 
             dtype=pl.String,
         ),
     ).select(
-        "community_id", "scope", "size", "persistence", "backend", "params", "mean_probability"
+        "community_id",
+        "scope",
+        "level",
+        "parent_id",
+        "size",
+        "persistence",
+        "backend",
+        "params",
+        "mean_probability",
+        "stability",
+        "published",
     )
     return {
         "communities": communities.to_arrow().append_column("centroid", vector_column(centroids)),
@@ -207,16 +258,19 @@ def _mart_tables(found, memberships, centroids, lineage, final, params: Params) 
     }
 
 
-def _result(tables: dict, reused: list[str], clustered: list[str], backend: str) -> StageResult:
+def _result(tables: dict, reused, clustered, backend: str, coverage: pl.DataFrame) -> StageResult:
+    memberships = pl.from_arrow(tables["memberships"])
     summary = summarize_scopes(
-        pl.from_arrow(tables["memberships"]), pl.from_arrow(tables["community_lineage"])
+        memberships.filter(pl.col("level") == SUB), pl.from_arrow(tables["community_lineage"])
     )
     summary.update(
         version=COMMUNITIES_VERSION,
         backend=backend,
         scopes_reused=reused,
         scopes_clustered=clustered,
+        levels=_levels(pl.from_arrow(tables["communities"].drop(["centroid"])), coverage),
     )
+    levels = summary["levels"]
     lineage = summary["lineage"]
     return StageResult(
         name="communities",
@@ -237,12 +291,37 @@ def _result(tables: dict, reused: list[str], clustered: list[str], backend: str)
         ),
         dropped={"noise": summary["noise"]},
         notes=(
-            f"{summary['communities']} communities over {summary['members']:,} members; "
-            f"noise share {summary['noise_share']:.1%}",
+            f"{levels[FORUM]['published']} forum communities; {summary['communities']} stable "
+            f"sub-communities over {summary['members']:,} members (found "
+            f"{levels[SUB]['found']}, {levels[SUB]['unstable']} below min_stability); noise "
+            f"share {summary['noise_share']:.1%}; coverage of kept comments: forum "
+            f"{levels[FORUM]['coverage']:.1%}, sub {levels[SUB]['coverage']:.1%}",
         ),
         tables=(_scope_table(summary, backend),),
         details=summary,
     )
+
+
+def _levels(communities: pl.DataFrame, coverage: pl.DataFrame) -> dict:
+    """Per level: communities found and published, sub stability, coverage of kept comments."""
+    covered = {r["level"]: r for r in coverage.iter_rows(named=True)}
+    out = {}
+    for level in (FORUM, SUB):
+        part = communities.filter(pl.col("level") == level)
+        published = part.filter("published")
+        stab = part["stability"].drop_nulls()
+        row = covered.get(level, {})
+        out[level] = {
+            "found": part.height,
+            "published": published.height,
+            "unstable": part.height - published.height,
+            "members_in_published": int(published["size"].sum() or 0),
+            "stability": sorted((round(x, 3) for x in stab.to_list()), reverse=True),
+            "kept_comments": int(row.get("kept_comments") or 0),
+            "covered_comments": int(row.get("covered_comments") or 0),
+            "coverage": float(row.get("coverage") or 0.0),
+        }
+    return out
 
 
 def _scope_table(summary: dict, backend: str) -> Table:
@@ -280,8 +359,8 @@ STAGE = Stage(
     version=COMMUNITIES_VERSION,
     params=Params,
     run=run,
-    doc="HDBSCAN per scope over member vectors; stable ids; unchanged scopes reused",
-    inputs=("members",),
+    doc="forum communities per scope; stable sub-communities by HDBSCAN over identity + bond",
+    inputs=("members", "stg_comments"),
     outputs=TABLES,
     reusable=True,
     carried_work=carried_work,

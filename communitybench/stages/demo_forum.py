@@ -1,8 +1,9 @@
 """Stage ``demo_forum``: write the deterministic demo forum (the embedded default source).
 
 Writes ``RS_/RC_2026-MM.zst`` and ``truth.json`` into ``[source.demo] out_dir`` unless the same
-forum (seed, scale, months, generator version) is already there; the ``ingest`` stage then reads
-those files like any other dump.
+forum (seed, scale, months, profile, generator version) is already there; the ``ingest`` stage
+then reads those files like any other dump. ``profile`` is ``easy`` (communities separable by
+vocabulary) or ``realistic`` (see ``sources/demo/realistic.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def run(con, params: Params) -> StageResult:
         "seed": demo.seed,
         "scale": demo.scale,
         "months": demo.months,
+        "profile": demo.profile,
         "version": DEMO_FORUM_VERSION,
     }
     files = demo_files(params.out_dir, demo.months)
@@ -48,15 +50,21 @@ def run(con, params: Params) -> StageResult:
     have = {}
     if truth.exists():
         meta = json.loads(truth.read_text())
-        have = {k: meta.get(k) for k in wanted}
+        have = {k: meta.get(k) for k in wanted} | {"profile": meta.get("profile", "easy")}
     reused = have == wanted and all(f.exists() for f in files)
     summary = {"out_dir": str(params.out_dir), "reused": True, **wanted}
     if not reused:
         summary = write_demo_forum(
-            params.out_dir, seed=demo.seed, scale=demo.scale, months=demo.months, progress=True
+            params.out_dir,
+            seed=demo.seed,
+            scale=demo.scale,
+            months=demo.months,
+            profile=demo.profile,
+            progress=True,
         )
     n = len(files) + 1  # the dumps and truth.json
-    note = f"seed {demo.seed}, scale {demo.scale}, {demo.months} month(s) in {params.out_dir}"
+    note = f"{demo.profile} profile, seed {demo.seed}, scale {demo.scale}, {demo.months} month(s)"
+    note += f" in {params.out_dir}"
     return StageResult(
         name="demo_forum",
         version=DEMO_FORUM_VERSION,

@@ -12,12 +12,15 @@ up/down votes, Dirichlet on scores), the raw-vote estimate kept beside it.
 
 from __future__ import annotations
 
+import hashlib
+
 import polars as pl
 
 import warehouse
 from communitybench.config import CommunitiesConfig, EmbedConfig, TasksConfig
 from communitybench.stage import Stage, StageParams, StageResult, Work
 from transforms import exposure, labels
+from transforms.community_levels import LEVELS
 from warehouse import StageInputError
 
 CANDIDATE_COLUMNS = (
@@ -39,6 +42,18 @@ CANDIDATE_COLUMNS = (
 )
 
 
+OWNERSHIP_COLUMNS = (
+    "thread_id",
+    "community_id",
+    "level",
+    "subreddit",
+    "share",
+    "n_members",
+    "n_thread_members",
+    "is_owner",
+)
+
+
 class Params(StageParams):
     embed: EmbedConfig
     communities: CommunitiesConfig  # its scope decides which members a comment counts as
@@ -49,8 +64,8 @@ def run(con, params: Params) -> StageResult:
     """Rebuild thread_ownership, option_sets and distributions."""
     t, scope = params.tasks, params.communities.scope
     commenters = warehouse.query(con, "int_thread_commenters", {"scope": scope}).pl()
-    ownership = labels.assign_thread_ownership(commenters, own_share=t.own_share, own_min=t.own_min)
-    owned = ownership.filter("is_owner").select("thread_id", "community_id")
+    ownership = _ownership_per_level(commenters, t)
+    owned = ownership.filter("is_owner").select("thread_id", "community_id", "level")
     model = {"model": params.embed.model, "revision": params.embed.revision}
     replies = warehouse.query(
         con, "int_reply_candidates", {**model, "updown_sources": list(t.updown_sources)}
@@ -66,7 +81,9 @@ def run(con, params: Params) -> StageResult:
             dtype=pl.Float64,
         )
     )
-    candidates = replies.join(owned, on="thread_id", how="inner").select(CANDIDATE_COLUMNS)
+    # options depend on the thread only: chosen once, then one option set per owner and level
+    first_owner = owned.unique("thread_id", keep="first", maintain_order=True).drop("level")
+    candidates = replies.join(first_owner, on="thread_id", how="inner").select(CANDIDATE_COLUMNS)
     no_vector = candidates.filter(pl.col("vector").is_null()).height
     if no_vector and no_vector == candidates.height:
         raise StageInputError(
@@ -79,7 +96,7 @@ def run(con, params: Params) -> StageResult:
             "sentiment", labels.sentiment_scores(candidates["body"].to_list()), dtype=pl.Float64
         )
     )
-    option_sets, skipped = labels.build_option_sets(
+    per_thread, skipped = labels.build_option_sets(
         candidates,
         k=t.k,
         k_min=min(t.k_min, t.k),
@@ -88,9 +105,10 @@ def run(con, params: Params) -> StageResult:
         max_pool=t.max_pool,
         weights=(t.w_semantic, t.w_affect, t.w_popularity),
     )
+    option_sets = _per_level(per_thread, owned)
     distributions = labels.build_distributions(
         option_sets, a0=t.a0, b0=t.b0, max_share=t.dp_max_share, min_votes=t.min_votes
-    )
+    ).with_columns(level=option_sets["level"])  # rows in option set order
     tables = {
         "exposure_model": labels.rows_to_frame(models, "exposure_model"),
         "thread_ownership": ownership,
@@ -99,6 +117,13 @@ def run(con, params: Params) -> StageResult:
     }
     warehouse.replace_tables(con, {name: frame.to_arrow() for name, frame in tables.items()})
     estimators = dict(distributions.group_by("estimator").len().sort("estimator").iter_rows())
+    per_level = {
+        level: {
+            "owned_threads": owned.filter(pl.col("level") == level).height,
+            "option_sets": option_sets.filter(pl.col("level") == level).height,
+        }
+        for level in LEVELS
+    }
     threads = ownership["thread_id"].n_unique()
     return StageResult(
         name="labels",
@@ -106,13 +131,14 @@ def run(con, params: Params) -> StageResult:
         work=(Work("option_sets", computed=option_sets.height),),
         dropped={**skipped, "replies_without_embedding": no_vector},
         notes=(
-            f"owned threads: {owned.height:,} of {threads:,}; option sets: "
-            f"{option_sets.height:,}; estimators: {estimators}",
+            f"owned threads: {owned['thread_id'].n_unique():,} of {threads:,}; option sets: "
+            f"{option_sets.height:,}; per level: {per_level}; estimators: {estimators}",
         ),
         details={
             "version": labels.LABELS_VERSION,
             "threads_with_members": threads,
-            "owned_threads": owned.height,
+            "owned_threads": owned["thread_id"].n_unique(),
+            "per_level": per_level,
             "option_sets": option_sets.height,
             "option_sets_skipped": skipped,
             "candidates_without_embedding": no_vector,
@@ -126,6 +152,33 @@ def run(con, params: Params) -> StageResult:
             ),
         },
     )
+
+
+def _ownership_per_level(commenters: pl.DataFrame, t: TasksConfig) -> pl.DataFrame:
+    """Thread ownership decided within each level (forum communities compete with forum
+    communities, sub-communities with sub-communities), with a ``level`` column."""
+    parts = [
+        labels.assign_thread_ownership(
+            commenters.filter(pl.col("level") == level).drop("level"),
+            own_share=t.own_share,
+            own_min=t.own_min,
+        ).with_columns(level=pl.lit(level))
+        for level in LEVELS
+    ]
+    return pl.concat(parts).select(OWNERSHIP_COLUMNS).sort("thread_id", "community_id")
+
+
+def _per_level(per_thread: pl.DataFrame, owned: pl.DataFrame) -> pl.DataFrame:
+    """One option set per thread and owner: the thread's options with each level's owner; ids
+    hash the level with the thread's option set id."""
+    joined = per_thread.drop("community_id", "level").join(
+        owned, on="thread_id", how="inner", maintain_order="left"
+    )
+    new_id = pl.concat_str(pl.col("level"), pl.lit(":"), pl.col("option_set_id")).map_elements(
+        lambda s: hashlib.sha256(s.encode()).hexdigest()[:20], return_dtype=pl.String
+    )
+    out = joined.with_columns(option_set_id=new_id).sort("level", "thread_id")
+    return out.select(labels.rows_to_frame([], "option_sets").columns)
 
 
 def carried_work(con) -> tuple[Work, ...]:

@@ -59,6 +59,7 @@ def run(con, params: Params) -> StageResult:
     model = {"model": params.embed.model, "revision": params.embed.revision}
     communities = (
         con.table("communities")
+        .filter("published")  # unstable sub-communities get no profile
         .select("community_id, scope, size, centroid")
         .order("community_id")
         .pl()

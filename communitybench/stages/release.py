@@ -24,6 +24,7 @@ from communitybench.release import export, incremental, shortcuts, validation
 from communitybench.release.splits import assign_instance_splits
 from communitybench.release.validation import VALIDATION_VERSION
 from communitybench.release.versions import RELEASE_VERSION, next_version, utc_now
+from communitybench.sources.stackexchange.ingest import SE_INGEST_VERSION
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from transforms.baselines import BASELINES_VERSION
 from transforms.exposure import EXPOSURE_VERSION
@@ -37,6 +38,7 @@ SUB_VERSIONS = {
     "shortcut_audit": SHORTCUTS_VERSION,
     "baselines": BASELINES_VERSION,
     "exposure": EXPOSURE_VERSION,  # the labels stage's exposure model
+    "stackexchange_ingest": SE_INGEST_VERSION,
 }
 
 

@@ -17,7 +17,7 @@ from communitybench.settings import get_settings
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from transforms.takedowns import parse_takedowns, taken_down_authors
 
-STAGING_VERSION = "staging_v2"  # v2: takedown drop reason
+STAGING_VERSION = "staging_v3"  # v2: takedown drop reason; v3: SE comments are not top-level
 TABLES = ("stg_submissions", "stg_comments")
 
 

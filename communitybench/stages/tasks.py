@@ -32,17 +32,20 @@ def run(con, params: Params) -> StageResult:
         c: json.loads(p)
         for c, p in con.table("profiles").select("community_id, profile").fetchall()
     }
-    centroids = dict(
+    published = (
         con.table("communities")
-        .filter("centroid is not null")
-        .select("community_id, centroid")
+        .filter("centroid is not null and published")
+        .select("community_id, centroid, level, parent_id")
         .fetchall()
     )
+    centroids = {c: v for c, v, _, _ in published}
+    parents = {c: (level, parent) for c, _, level, parent in published}
     rows, skipped = tasks.build_instances(
         option_sets,
         profiles=profiles,
         references=tasks.top_references(replies, n=t.ccg_references),
         centroids=centroids,
+        parents=parents,
         pi_margin=t.pi_margin,
         ci_candidates=t.ci_candidates,
         ci_hard=t.ci_hard,
@@ -62,6 +65,7 @@ def run(con, params: Params) -> StageResult:
         "task instances per community",
         ("community", *(task.upper() for task in tasks.TASKS)),
         tuple((c, *n.values()) for c, n in counts["per_community"].items())
+        + tuple((f"level {lv}", *n.values()) for lv, n in counts["per_level"].items())
         + (("total", *counts["per_task"].values()),),
     )
     return StageResult(

@@ -167,7 +167,8 @@ def test_stored_rows_that_no_longer_add_up_are_not_reused(demo_build, demo_copy)
     everything = scopes_of(demo_build.warehouse)
     assert result.details["scopes_clustered"] == [scope]
     assert result.details["scopes_reused"] == sorted(set(everything) - {scope})
-    assert result.details["members"] == sum(m for m, _ in everything.values())
+    # memberships rows: one per member and level (forum, sub)
+    assert 2 * result.details["members"] == sum(m for m, _ in everything.values())
     for table in ("communities", "memberships"):  # the same inputs: the same rows again
         assert rows(demo_copy, table) == rows(demo_build.warehouse, table)
 
@@ -176,7 +177,7 @@ def test_a_subreddit_that_leaves_records_its_communities_as_vanished(demo_build,
     """Its raw rows removed: its communities vanish (recorded, not live), the other scopes are
     reused unchanged and their noise members stay unassigned."""
     # denser cores than the default leave a few members as noise (see test_communities.py)
-    config = with_communities(demo_build.config, min_samples=20)
+    config = with_communities(demo_build.config, min_samples=20, centre=False, bond_weight=0.0)
     demo.run(demo_copy, config, "communities")
     before = Path(shutil.copy(demo_copy, demo_copy.with_name("before.duckdb")))
     noise = dict(
@@ -197,12 +198,18 @@ def test_a_subreddit_that_leaves_records_its_communities_as_vanished(demo_build,
     theirs = {
         c
         for (c,) in demo.read(
-            before, f"select community_id from communities where scope = '{gone}'"
+            before,
+            f"select community_id from communities where scope = '{gone}' "
+            "and level = 'sub' and published",  # forums are never matched, so never in lineage
         )
     }
     lineage = demo.read(demo_copy, "select community_id, status from community_lineage")
     assert {c for c, s in lineage if s == "vanished"} == theirs
-    live = {c for (c,) in demo.read(demo_copy, "select community_id from communities")}
+    subs = "select community_id from communities where level = 'sub' and published"
+    live = {c for (c,) in demo.read(demo_copy, subs)}
+    assert demo.read(demo_copy, f"select count(*) from communities where scope = '{gone}'") == [
+        (0,)
+    ]
     assert live.isdisjoint(theirs)
     assert {c for c, s in lineage if s == "kept"} == live
     assert result.details["lineage"] == {"kept": len(live), "vanished": len(theirs)}

@@ -1,5 +1,5 @@
-"""Stage ``demo_forum``: writes the configured forum once, keeps it while seed, scale, months and
-generator version match, and reports what its truth.json plants."""
+"""Stage ``demo_forum``: writes the configured forum once, keeps it while seed, scale, months,
+profile and generator version match, and reports what its truth.json plants."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ from tests.fixtures import demo
 SCALE = 0.3  # small: the stage's bookkeeping is under test, not the forum
 
 
-def config(out, *, seed=3, months=2) -> BuildConfig:
-    source = {
-        "kind": "demo",
-        "demo": {"out_dir": out, "seed": seed, "scale": SCALE, "months": months},
-    }
+def config(out, *, seed=3, months=2, profile="easy") -> BuildConfig:
+    demo = {"out_dir": out, "seed": seed, "scale": SCALE, "months": months, "profile": profile}
+    source = {"kind": "demo", "demo": demo}
     return BuildConfig(source=source)
 
 
@@ -89,3 +87,27 @@ def test_other_settings_or_a_missing_file_rewrite_the_forum(tmp_path):
     other = demo.run(tmp_path / "wh.duckdb", config(forum, seed=4, months=1), "demo_forum")
     assert other["demo_forum"].counts("files").computed == 3
     assert _shas(forum)["RC_2026-01.zst"] != first["RC_2026-01.zst"]
+
+
+def test_the_profile_is_part_of_what_the_stage_keeps(tmp_path):
+    forum, wh = tmp_path / "forum", tmp_path / "wh.duckdb"
+    easy = demo.run(wh, config(forum, months=1), "demo_forum")["demo_forum"]
+    easy_files = _shas(forum)
+    assert easy.details["profile"] == "easy"
+    assert "profile" not in json.loads((forum / "truth.json").read_text())  # as before profiles
+    real = demo.run(wh, config(forum, months=1, profile="realistic"), "demo_forum")["demo_forum"]
+    assert real.counts("files").computed == 3 and real.details["profile"] == "realistic"
+    truth = json.loads((forum / "truth.json").read_text())
+    assert truth["profile"] == "realistic" and None in truth["members"].values()
+    assert "realistic profile" in real.work[0].note
+    again = demo.run(wh, config(forum, months=1, profile="realistic"), "demo_forum")
+    assert again["demo_forum"].counts("files").reused == 3
+    back = demo.run(wh, config(forum, months=1), "demo_forum")["demo_forum"]
+    assert back.counts("files").computed == 3 and _shas(forum) == easy_files
+    kept = demo.run(wh, config(forum, months=1), "demo_forum")["demo_forum"]
+    assert kept.counts("files").reused == 3  # an easy truth.json without "profile" is easy
+
+
+def test_an_unknown_profile_is_a_config_error(tmp_path):
+    with pytest.raises(ValueError, match="profile"):
+        config(tmp_path, profile="hard")

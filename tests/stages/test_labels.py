@@ -17,7 +17,7 @@ from warehouse import StageInputError
 
 # per owned thread: its kept top-level replies, and how many of them have no embedding
 REPLIES_OF_OWNED = """
-    with owned as (select thread_id from thread_ownership where is_owner),
+    with owned as (select distinct thread_id from thread_ownership where is_owner),
     vectors as (
         select t.item_id from texts t join embeddings e using (text_hash)
         where e.model = ? and e.revision = ?
@@ -46,25 +46,28 @@ def test_ownership_follows_the_share_rule(demo_build):
     t = demo_build.config.tasks
     rows = demo.read(
         demo_build.warehouse,
-        "select thread_id, list(share order by share desc), list(n_members order by share desc), "
-        "bool_or(is_owner), count(*) filter (where is_owner), any_value(n_thread_members), "
-        "sum(n_members) from thread_ownership group by 1",
+        "select thread_id || ':' || level, list(share order by share desc), "
+        "list(n_members order by share desc), bool_or(is_owner), "
+        "count(*) filter (where is_owner), any_value(n_thread_members), sum(n_members) "
+        "from thread_ownership group by thread_id, level",
     )
-    assert rows
+    assert rows and {r[0].split(":")[1] for r in rows} == {"forum", "sub"}
     for _thread, shares, counts, owned, n_owners, n_thread, total in rows:
         assert n_owners <= 1 and total == n_thread
         assert shares == pytest.approx([n / n_thread for n in counts])
         unique_top = len(shares) == 1 or shares[0] > shares[1]
         assert owned == (unique_top and shares[0] >= t.own_share and counts[0] >= t.own_min)
-    # member-commenters counted independently from staging, members and memberships
+    # member-commenters counted independently from staging, members and memberships (per level:
+    # ownership is decided among the communities of one level)
     members = dict(
         demo.read(
             demo_build.warehouse,
-            "select c.link_id, count(distinct ms.member_id) from stg_comments c "
+            "select c.link_id || ':' || ms.level, count(distinct ms.member_id) from stg_comments c "
             "join stg_submissions s on s.id = c.link_id and s.drop_reason is null "
             "join members m on m.author = c.author and m.scope = c.subreddit "
             "join memberships ms using (member_id, scope) "
-            "where c.drop_reason is null and ms.community_id is not null group by 1",
+            "where c.drop_reason is null and ms.community_id is not null "
+            "group by c.link_id, ms.level",
         )
     )
     assert {r[0]: r[5] for r in rows} == members
@@ -82,20 +85,27 @@ def test_option_sets_and_distributions_follow_the_staged_scores(demo_build):
     )
     replies = {thread: set(ids) for thread, ids in replies}
     owner = dict(
-        demo.read(wh, "select thread_id, community_id from thread_ownership where is_owner")
+        demo.read(
+            wh,
+            "select thread_id || ':' || level, community_id from thread_ownership where is_owner",
+        )
     )
     rows = demo.read(
         wh,
-        "select o.thread_id, o.community_id, o.option_ids, o.scores, d.distribution, d.estimator, "
-        "d.label, d.margin, d.n_votes, d.degenerate, o.expected_exposure, d.distribution_raw, "
-        "d.estimator_raw, d.label_raw, o.exposure_ratio from option_sets o "
-        "join distributions d using (option_set_id, thread_id, community_id, option_ids)",
+        "select o.thread_id || ':' || o.level, o.community_id, o.option_ids, o.scores, "
+        "d.distribution, d.estimator, d.label, d.margin, d.n_votes, d.degenerate, "
+        "o.expected_exposure, d.distribution_raw, d.estimator_raw, d.label_raw, o.exposure_ratio "
+        "from option_sets o "
+        "join distributions d using (option_set_id, thread_id, community_id, level, option_ids)",
     )
-    assert len(rows) == demo_build.results["labels"].rows["option_sets"] > 300
+    assert len(rows) == demo_build.results["labels"].rows["option_sets"] > 600
+    options = {}  # a thread owned at both levels offers the same options at both
     for row in rows:
-        thread, community, ids, scores, p, estimator, label, margin, n_votes, degenerate = row[:10]
+        key, community, ids, scores, p, estimator, label, margin, n_votes, degenerate = row[:10]
         exposure, raw, estimator_raw, label_raw, ratio = row[10:]
-        assert owner[thread] == community and set(ids) <= replies[thread]
+        thread = key.split(":")[0]
+        assert owner[key] == community and set(ids) <= replies[thread]
+        assert options.setdefault(thread, ids) == ids
         assert t.k_min <= len(ids) <= t.k and scores == [staged[o] for o in ids]
         share = t.a0 + np.maximum(scores, 0)  # Dirichlet posterior mean of the vote share
         assert estimator_raw == "dirichlet_score" and raw == pytest.approx(
@@ -120,19 +130,28 @@ def test_stage_result_counts_what_the_data_holds(demo_build):
     embed = demo_build.config.embed
     owned = demo.read(wh, REPLIES_OF_OWNED, [embed.model, embed.revision])
     usable = [n - missing for _, n, missing in owned]
-    n_sets, threads, n_owned, degenerate = demo.read(
+    n_sets, set_threads, threads, n_owned, degenerate = demo.read(
         wh,
-        "select (select count(*) from option_sets), count(distinct thread_id), "
-        "count(*) filter (where is_owner), (select count(*) filter (where degenerate) "
-        "from distributions) from thread_ownership",
+        "select (select count(*) from option_sets), (select count(distinct thread_id) from "
+        "option_sets), count(distinct thread_id), "
+        "count(distinct thread_id) filter (where is_owner), "
+        "(select count(*) filter (where degenerate) from distributions) from thread_ownership",
     )[0]
-    assert result.name == "labels" and result.version == "labels_v2"
+    per_level = dict(
+        demo.read(
+            wh,
+            "select level, {'owned_threads': count(distinct thread_id) filter (where is_owner), "
+            "'option_sets': (select count(*) from option_sets o where o.level = t.level)} "
+            "from thread_ownership t group by level order by level",
+        )
+    )
+    assert result.name == "labels" and result.version == "labels_v4"
     assert (
         result.counts("option_sets").computed == n_sets and result.counts("option_sets").reused == 0
     )
     assert dict(result.dropped) == {
         "too_few_candidates": sum(0 < n < t.k_min for n in usable),
-        "no_comparable_subset": sum(n >= t.k_min for n in usable) - n_sets,
+        "no_comparable_subset": sum(n >= t.k_min for n in usable) - set_threads,
         "replies_without_embedding": sum(missing for _, _, missing in owned),
     }
     with warehouse.connect(wh, read_only=True) as con:
@@ -140,7 +159,7 @@ def test_stage_result_counts_what_the_data_holds(demo_build):
         assert [v for name in LABEL_TABLES for v in contract_violations(con, name)] == []
     assert result.notes == (
         f"owned threads: {n_owned:,} of {threads:,}; option sets: {n_sets:,}; "
-        f"estimators: {{'dirichlet_score_exposure': {n_sets}}}",
+        f"per level: {per_level}; estimators: {{'dirichlet_score_exposure': {n_sets}}}",
     )
     assert result.tables == ()
     details = result.details

@@ -55,7 +55,8 @@ def _communities(demo_build) -> int:
 
 def test_offline_profiles_are_extractive_and_say_why(demo_build):
     result, n = demo_build.results["profiles"], _communities(demo_build)
-    assert n == len(demo_build.truth["communities"])
+    forums = {c["subreddit"] for c in demo_build.truth["communities"].values()}
+    assert n == len(demo_build.truth["communities"]) + len(forums)  # subs and their forums
     assert result.version == PROFILES_VERSION
     assert result.work[0].unit == "profiles" and result.work[0].computed == n
     assert result.work[0].note == "extractive: no LLM endpoint configured"
@@ -79,9 +80,11 @@ def test_representative_texts_come_from_the_community(demo_build):
     written_by = demo.read(
         demo_build.warehouse,
         "select p.community_id, count(*), count(*) filter (where ms.community_id = p.community_id) "
-        "from (select community_id, unnest(representative_ids) as item_id from profiles) p "
+        "from (select community_id, level, unnest(representative_ids) as item_id from profiles "
+        "join communities using (community_id)) p "
         "join texts t using (item_id) join members m on m.author = t.author "
-        "and m.scope = t.subreddit join memberships ms using (member_id, scope) group by 1",
+        "and m.scope = t.subreddit join memberships ms on ms.member_id = m.member_id "
+        "and ms.scope = m.scope and ms.level = p.level group by 1",
     )
     per_community = demo_build.config.profiles.n_central + demo_build.config.profiles.n_diverse
     assert len(written_by) == _communities(demo_build)

@@ -41,13 +41,23 @@ def test_task_tables_keep_their_contracts(demo_build):
     # PI keeps labels that survive the exposure adjustment: fewer than the other tasks
     assert counts["pi"] > 250 and all(counts[t] > 300 for t in ("dp", "ccg", "ci")), counts
     per_community = demo_build.results["tasks"].details["per_community"]
-    assert len(per_community) == len(demo_build.truth["communities"])
+    forums = {c["subreddit"] for c in demo_build.truth["communities"].values()}
+    assert len(per_community) == len(demo_build.truth["communities"]) + len(forums)
+    per_level = demo_build.results["tasks"].details["per_level"]
+    assert sorted(per_level) == ["forum", "sub"]  # every task at both levels
+    assert all(n > 0 for level in per_level.values() for n in level.values()), per_level
     with warehouse.connect(demo_build.warehouse, read_only=True) as con:
         assert [v for t in TASK_TABLES for v in contract_violations(con, t)] == []
         sums = con.execute(
             "select min(list_sum(distribution)), max(list_sum(distribution)) from task_dp"
         ).fetchall()[0]
         ci = con.execute("select community_id, candidate_ids, label from task_ci").fetchall()
+        level = {
+            c: {"level": lv, "parent_id": parent}
+            for c, lv, parent in con.execute(
+                "select community_id, level, parent_id from communities"
+            ).fetchall()
+        }
         options = con.execute(
             "with o as (select unnest(option_ids) as id, unnest(option_texts) as body "
             "from task_pi) select count(*), count(*) filter (where c.body = o.body), "
@@ -56,9 +66,19 @@ def test_task_tables_keep_their_contracts(demo_build):
     assert sums == pytest.approx((1.0, 1.0))
     assert options[0] == options[1] == options[2]  # every option text = its staged body
     k = demo_build.config.tasks.ci_candidates
+    forums = sum(lv["level"] == "forum" for lv in level.values())
+    hard = demo_build.config.tasks.ci_hard
     for community, candidates, label in ci:
         assert candidates.count(community) == 1 and candidates[label] == community
+        mine = level[community]
+        assert {level[c]["level"] for c in candidates} == {mine["level"]}  # one level
+        if mine["level"] == "forum":
+            assert len(candidates) == len(set(candidates)) == min(k, forums)
+            continue
         assert len(candidates) == len(set(candidates)) == k
+        siblings = [c for c in candidates if c != community and level[c] == mine]
+        assert len(siblings) == hard  # the hard distractors: sub-communities of its forum
+        assert len(candidates) - 1 - len(siblings) >= 1  # and others, from other forums
 
 
 def test_stage_result_counts_what_the_data_holds(demo_build):
@@ -86,7 +106,10 @@ def test_stage_result_counts_what_the_data_holds(demo_build):
     table = result.tables[0]
     assert table.columns == ("community", "PI", "DP", "CCG", "CI")
     assert table.rows[-1] == ("total", pi, dp, ccg, ci)
-    assert [(r[0], r[2]) for r in table.rows[:-1]] == owners
+    assert [(r[0], r[2]) for r in table.rows if r[0].startswith("c_")] == owners
+    by_level = {r[0]: r[1:] for r in table.rows if r[0].startswith("level ")}
+    assert set(by_level) == {"level forum", "level sub"}
+    assert [sum(col) for col in zip(*by_level.values(), strict=True)] == [pi, dp, ccg, ci]
 
 
 def test_exports_carry_no_usernames(demo_build):
@@ -122,10 +145,12 @@ def test_cli_rebuild_prints_counts_and_is_deterministic(
     ]
     result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*args, "tasks"])
     assert result.exit_code == 0, result.output
-    owned = demo.read(demo_copy, "select count(*) from thread_ownership where is_owner")[0][0]
+    owned = demo.read(
+        demo_copy, "select count(distinct thread_id) from thread_ownership where is_owner"
+    )[0][0]
     counts = demo_build.results["tasks"].details["per_task"]
     assert f"owned threads: {owned:,}" in result.output and "extractive because" in result.output
-    n = len(demo_build.truth["communities"])
+    n = len(demo_build.truth["communities"]) + 3  # and the three forums
     assert f"profiles: {n} (extractive {n})" in result.output
     assert f"instances: 0 computed, {sum(counts.values()):,} reused" in result.output
     total = r"\s*│\s*".join(["total", *(f"{counts[t]:,}" for t in ("pi", "dp", "ccg", "ci"))])

@@ -92,3 +92,67 @@ def test_card_shows_the_shortcut_audit():
         validation={"success": True, "tables": {}},
         manifest_summary={},
     )
+
+
+def test_card_lists_the_estimator_of_each_source():
+    rows = [
+        {"source": "dump", "estimator": "dirichlet_score", "option_sets": 40, "usable": 31},
+        {"source": "stackexchange", "estimator": "beta_updown", "option_sets": 12, "usable": 9},
+        {"source": "stackexchange", "estimator": "dirichlet_score", "option_sets": 5, "usable": 5},
+    ]
+    card = render_card(
+        version="v1",
+        splits={},
+        stats={"estimators": rows},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={},
+    )
+    assert "| dump | dirichlet_score | 40 | 31 |" in card
+    assert "| stackexchange | beta_updown | 12 | 9 |" in card
+    assert "- **beta_updown**: Beta posterior approval r = (a0+U)/(a0+b0+U+D)" in card
+    # a Stack Exchange dump without Votes.xml falls back to scores, and the card says so
+    assert (
+        "stackexchange: 5 option sets use dirichlet_score (score only): the site dump had no "
+        "Votes.xml" in card
+    )
+    assert "Preference estimators" not in render_card(
+        version="v1",
+        splits={},
+        stats={},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={},
+    )
+
+
+def test_card_reports_both_community_levels():
+    levels = [
+        {
+            "level": "forum",
+            "found": 2,
+            "published": 2,
+            "median_size": 150.0,
+            "median_stability": None,
+            "coverage": 0.61,
+        },
+        {
+            "level": "sub",
+            "found": 5,
+            "published": 3,
+            "median_size": 24.0,
+            "median_stability": 0.84,
+            "coverage": 0.125,
+        },
+    ]
+    card = render_card(
+        version="v2",
+        splits={"pi": {"train": 8, "dev": 1, "test": 1}},
+        stats={"communities": 3, "levels": levels},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={"config_hash": "abc"},
+    )
+    assert "| forum | 2 | 2 | 150 | - | 61.0% |" in card
+    assert "| sub | 5 | 3 | 24 | 0.84 | 12.5% |" in card
+    assert "Sub-communities: 3" in card

@@ -93,11 +93,15 @@ def test_assign_communities_per_scope_records_noise():
     members = pl.DataFrame(
         {"member_id": [f"m{i:02d}" for i in range(len(x))], "scope": ["a"] * 24 + ["b"] * 4}
     )
-    ms, found, centroids = assign_communities(
+    ms, everything, centroids = assign_communities(
         members, x, backend="hdbscan", pca_dim=3, min_cluster_size=5, min_samples=3
     )
-    assert ms.height == 28  # every member has a row, noise included
-    assert ms.filter(pl.col("scope") == "b")["community_id"].to_list() == [None] * 4
+    assert ms.height == 2 * 28  # every member has a row per level, noise included
+    # scope a (24 members) is a forum; scope b (4) is below min_forum_members: nothing there
+    assert everything.filter(pl.col("level") == "forum")["size"].to_list() == [24]
+    sub_level = (everything["level"] == "sub").to_numpy()
+    found, centroids = everything.filter(pl.col("level") == "sub"), centroids[sub_level]
+    assert ms.filter(pl.col("scope") == "b")["community_id"].to_list() == [None] * 8
     assert found.select("scope", "size").to_dicts() == [
         {"scope": "a", "size": 12},
         {"scope": "a", "size": 12},

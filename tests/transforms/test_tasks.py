@@ -67,6 +67,7 @@ def _option_set(thread, community, dist, margin, degenerate, robust=True):
     return {
         "thread_id": thread,
         "community_id": community,
+        "level": "sub",
         "subreddit": "sub",
         "option_ids": ["t1_x", "t1_y", "t1_z"],
         "option_texts": ["x", "y", "z"],

@@ -209,12 +209,17 @@ def test_community_summary_joins_profiles_ownership_and_tasks(marts):
         ).fetchall()
     }
     communities = marts.execute(
-        "select community_id, scope, size, persistence from communities"
+        "select community_id, scope, level, parent_id, stability, published, size, persistence "
+        "from communities"
     ).fetchall()
     expected = [
         {
             "community_id": c,
             "scope": scope,
+            "level": level,
+            "parent_id": parent,
+            "stability": stability,
+            "published": published,
             "subreddit": profiles.get(c, (None,) * 3)[0],
             "size": size,
             "persistence": persistence,
@@ -224,7 +229,9 @@ def test_community_summary_joins_profiles_ownership_and_tasks(marts):
             **{f"{task}_instances": per_task[task][c] for task in TASKS},
             "instances": sum(per_task[task][c] for task in TASKS),
         }
-        for c, scope, size, persistence in sorted(communities, key=lambda r: (r[1], -r[2], r[0]))
+        for c, scope, level, parent, stability, published, size, persistence in sorted(
+            communities, key=lambda r: (r[1], r[2], -r[6], r[0])
+        )
     ]
     assert rows(marts, "v_community_summary") == expected
     assert sum(r["instances"] for r in expected) > 0 and len(expected) > 1

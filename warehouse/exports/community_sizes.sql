@@ -2,7 +2,7 @@
 with
 
 final as (
-    select size, from communities order by size
+    select size, from communities where published and level = 'sub' order by size
 )
 
 select * from final

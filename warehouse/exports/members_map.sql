@@ -7,6 +7,7 @@ final as (
     inner join memberships
         on memberships.member_id = members.member_id
         and memberships.scope = members.scope
+        and memberships.level = 'sub'
     order by members.member_id
 )
 

@@ -6,6 +6,7 @@ final as (
         count(*) as members,
         count(*) filter (where community_id is null) as noise,
     from memberships
+    where level = 'sub'
 )
 
 select * from final

@@ -22,6 +22,7 @@ final as (
         option_sets.option_set_id,
         option_sets.thread_id,
         option_sets.community_id,
+        option_sets.level,
         option_sets.subreddit,
         option_sets.option_ids,
         bodies.option_texts,
@@ -37,7 +38,7 @@ final as (
     inner join distributions on distributions.option_set_id = option_sets.option_set_id
     inner join bodies on bodies.option_set_id = option_sets.option_set_id
     inner join stg_submissions on stg_submissions.id = option_sets.thread_id
-    order by option_sets.thread_id
+    order by option_sets.level, option_sets.thread_id
 )
 
 select * from final

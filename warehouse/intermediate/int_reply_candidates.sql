@@ -1,7 +1,7 @@
 -- Kept top-level replies with their votes, posting time, exposure inputs (delay after the
 -- submission, rank by posting time, the thread's size, length) and embedding ($model,
 -- $revision): the pool option sets are chosen from, and what the exposure model is fitted on.
--- updown_known marks sources with real down votes ($updown_sources).
+-- updown_known marks sources with real down votes ($updown_sources) on rows that carry them.
 with
 
 replies as (
@@ -34,7 +34,9 @@ final as (
         replies.reply_rank,
         replies.n_replies,
         length(replies.body) as length,
-        list_contains($updown_sources::varchar[], replies.source) as updown_known,
+        -- a Stack Exchange dump without Votes.xml has no U and D (null): score only
+        list_contains($updown_sources::varchar[], replies.source)
+            and replies.ups is not null and replies.downs is not null as updown_known,
         vectors.vector,
     from replies
     inner join stg_submissions as submissions on submissions.id = replies.link_id

@@ -3,7 +3,7 @@
 with
 
 clustered_comments as (
-    select stg_comments.id, stg_comments.parent_id, clustered.community_id,
+    select stg_comments.id, stg_comments.parent_id, clustered.level, clustered.community_id,
     from stg_comments
     inner join clustered_members() as clustered
         on clustered.author = stg_comments.author
@@ -16,7 +16,8 @@ final as (
         child.community_id,
         avg((child.community_id = parent.community_id)::int) as in_community_share,
     from clustered_comments as child
-    inner join clustered_comments as parent on child.parent_id = 't1_' || parent.id
+    inner join clustered_comments as parent
+        on child.parent_id = 't1_' || parent.id and child.level = parent.level
     group by child.community_id
     order by child.community_id
 )

@@ -19,6 +19,7 @@ final as (
         comments.link_id as thread_id,
         comments.subreddit,
         clustered.member_id,
+        clustered.level,
         clustered.community_id,
     from comments
     inner join threads on threads.id = comments.link_id

@@ -21,7 +21,9 @@ comments as (
         latest.id,
         latest.link_id,
         latest.parent_id,
-        coalesce(latest.parent_id like 't3_%', false) as is_top_level,
+        -- a reply to the thread itself; Stack Exchange comments on a question are not answers
+        coalesce(latest.parent_id like 't3_%', false)
+            and latest.source <> 'stackexchange_comment' as is_top_level,
         lower(latest.subreddit) as subreddit,
         latest.author,
         with_content.body,

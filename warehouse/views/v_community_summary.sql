@@ -33,6 +33,10 @@ final as (
     select
         communities.community_id,
         communities.scope,
+        communities.level,
+        communities.parent_id,
+        communities.stability,
+        communities.published,
         profiles.subreddit,
         communities.size,
         communities.persistence,
@@ -48,7 +52,7 @@ final as (
     left join profiles on profiles.community_id = communities.community_id
     left join owned on owned.community_id = communities.community_id
     left join per_task on per_task.community_id = communities.community_id
-    order by communities.scope, communities.size desc, communities.community_id
+    order by communities.scope, communities.level, communities.size desc, communities.community_id
 )
 
 select * from final

@@ -1,15 +1,17 @@
 with
 
--- dump observations are keyed '<first 16 hex chars of file_key>:<line>'
+-- dump and Stack Exchange observations are keyed '<first 16 hex chars of file_key>:<line>'
 loaded as (
     select
         obs_id[:16] as key_prefix,
         count(*) filter (where kind = 'submission') as submissions_loaded,
         count(*) filter (where kind = 'comment') as comments_loaded,
     from (
-        select obs_id, 'submission' as kind, from raw_submissions where source = 'dump'
+        select obs_id, 'submission' as kind, from raw_submissions
+        where source in ('dump', 'stackexchange')
         union all
-        select obs_id, 'comment' as kind, from raw_comments where source = 'dump'
+        select obs_id, 'comment' as kind, from raw_comments
+        where source in ('dump', 'stackexchange', 'stackexchange_comment')
     )
     group by all
 ),

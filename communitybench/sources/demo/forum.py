@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 import zstandard
 
-from communitybench.sources.demo import vocab
+from communitybench.sources.demo import realistic, vocab
 from communitybench.sources.demo.world import (
     BOTS,
-    COMMUNITIES,
     DAY,
     DELETED,
     RATE,
@@ -39,6 +38,7 @@ from communitybench.sources.demo.world import (
 )
 
 DEMO_FORUM_VERSION = "demo_forum_v1"
+PROFILES = ("easy", "realistic")  # easy: communities separable by vocabulary (realistic.py)
 ZSTD_LEVEL = 10
 ZSTD_WINDOW_LOG = 31  # 2 GiB, as `zstd --long=31` dumps: readers need max_window_size=2**31
 COMMENT_FIELDS = tuple(
@@ -182,7 +182,8 @@ def _write_zst(path: Path, lines: list[str]) -> None:
 
 
 def _month_truth(mon: Month) -> dict:
-    comments, owned = mon.comments, [t for t in mon.threads if t["kind"] == "thread"]
+    comments = mon.comments
+    owned = [t for t in mon.threads if t["kind"] == "thread" and t["owner"] is not None]
     truth = {"thread_owner": {t["id"]: t["owner"] for t in owned}, "malformed_lines": {}}
     truth["preferences"] = {t["id"]: _preferences(mon, t) for t in owned}
     for key, kinds in (("removed", ("removed",)), ("duplicates", ("duplicate",))):
@@ -216,17 +217,15 @@ def _write_month(out_dir: Path, mon: Month) -> dict:
     return truth | {"comments": len(mon.comments), "comment_lines": len(rc_lines)}
 
 
-def _merge_truth(world: World, seed: int, scale: float, parts: list[dict]) -> dict:
+def _merge_truth(
+    world: World, seed: int, scale: float, parts: list[dict], profile: str = "easy"
+) -> dict:
     truth = {"version": DEMO_FORUM_VERSION, "seed": seed, "scale": scale, "months": len(parts)}
+    if profile != "easy":  # the easy truth.json stays byte-identical to the first generator's
+        truth |= {"profile": profile, "knobs": realistic.KNOBS}
     truth["bots"] = list(BOTS)
-    truth["members"] = {m.name: m.community for m in world.members}
-    truth["communities"] = {
-        c: {
-            "subreddit": COMMUNITIES[c],
-            "theme": vocab.SUBREDDITS[COMMUNITIES[c]]["communities"][c]["theme"],
-        }
-        for c in world.by_community
-    }
+    truth["members"] = {m.name: m.community for m in world.members}  # None: unaffiliated
+    truth["communities"] = {c: dict(info) for c, info in world.communities.items()}
     for key in ("thread_owner", "preferences", "malformed_lines"):
         truth[key] = {k: v for part in parts for k, v in part[key].items()}
     for key in ("removed", "refetched_deleted", "duplicates", "deleted"):
@@ -242,6 +241,7 @@ def _summary(out_dir: Path, truth: dict, parts: list[dict], world: World) -> dic
         "files": [f for p in parts for f in p["files"]] + ["truth.json"],
         "seed": truth["seed"],
         "scale": truth["scale"],
+        "profile": truth.get("profile", "easy"),
         "months": truth["months"],
         "subreddits": list(world.subreddits),
         "communities": len(world.by_community),
@@ -255,7 +255,13 @@ def _summary(out_dir: Path, truth: dict, parts: list[dict], world: World) -> dic
 
 
 def write_demo_forum(
-    out_dir: Path, *, seed: int = 7, scale: float = 1.0, months: int = 1, progress: bool = False
+    out_dir: Path,
+    *,
+    seed: int = 7,
+    scale: float = 1.0,
+    months: int = 1,
+    profile: str = "easy",
+    progress: bool = False,
 ) -> dict:
     """Writes the demo forum dumps and truth.json into `out_dir`, deterministically.
 
@@ -266,6 +272,10 @@ def write_demo_forum(
         scale: Multiplies members (~600 at 1.0) and threads.
         months: 1-12; month 1 is January 2026, each later month adds ~10% more threads by
             the same members. Month 1 files do not depend on `months`.
+        profile: "easy" (communities separable by their own vocabulary, every member in one,
+            at least 5 comments each) or "realistic" (heavy-tailed activity, unaffiliated
+            members, sibling communities sharing their subreddit's topics and differing in
+            stance, tone and whom they reply to; see `realistic.py`).
         progress: Print one line per month to stderr.
 
     Returns:
@@ -276,21 +286,28 @@ def write_demo_forum(
         raise ValueError(f"months must be 1..12 (one demo year, 2026), got {months}")
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale}")
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    make, generate = (
+        (make_world, generate_month)
+        if profile == "easy"
+        else (realistic.make_world, realistic.generate_month)
+    )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in range(months + 1, 13):
         for prefix in ("RS", "RC"):
             (out_dir / f"{prefix}_2026-{stale:02d}.zst").unlink(missing_ok=True)
-    world = make_world(seed, scale)
+    world = make(seed, scale)
     parts = []
     for month in range(1, months + 1):
-        parts.append(_write_month(out_dir, generate_month(world, seed, month)))
+        parts.append(_write_month(out_dir, generate(world, seed, month)))
         if progress:
             print(
                 f"demo forum: 2026-{month:02d}: {parts[-1]['submissions']} submissions, "
                 f"{parts[-1]['comments']} comments",
                 file=sys.stderr,
             )
-    truth = _merge_truth(world, seed, scale, parts)
+    truth = _merge_truth(world, seed, scale, parts, profile)
     (out_dir / "truth.json").write_text(json.dumps(truth, sort_keys=True, indent=1) + "\n")
     return _summary(out_dir, truth, parts, world)

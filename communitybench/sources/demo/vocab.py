@@ -46,6 +46,9 @@ CONTEXTS = _DATA["templates"]["contexts"]
 ASKS = _DATA["templates"]["asks"]
 NAME_ADJECTIVES = _DATA["names"]["adjectives"]
 NAME_NOUNS = _DATA["names"]["nouns"]
+# the realistic profile: per subreddit {debates: [{a, b}], communities: {sides, tone...}}
+REALISTIC = _DATA["realistic"]["subreddits"]
+TONE = _DATA["realistic"]["tone"]
 
 
 def _pick(rng: np.random.Generator, items: tuple[str, ...]) -> str:
@@ -113,6 +116,65 @@ def compose_comment(rng: np.random.Generator, voice: dict, sentiment: str) -> st
         parts.append(_cap(phrase) + "." if rng.random() < 0.75 else _pick(rng, CLOSERS))
     while len(" ".join(parts)) < 60:
         parts.append(_pick(rng, SENTENCES[sentiment]).format(**_slots(rng, voice)))
+    while len(" ".join(parts)) > 600 and len(parts) > 1:
+        parts.pop(0)
+    return " ".join(parts)
+
+
+def shared_words(subreddit: str) -> dict[str, tuple[str, ...]]:
+    """A subreddit's topic words for the realistic profile: the union, in order, of its easy
+    communities' topics, practices and problems (every realistic community writes with all)."""
+    comms = SUBREDDITS[subreddit]["communities"].values()
+    return {
+        key: tuple(dict.fromkeys(w for c in comms for w in c[key]))
+        for key in ("topics", "practices", "problems")
+    }
+
+
+def side_phrase(rng: np.random.Generator, voice: dict) -> str:
+    """A stance on one of the subreddit's debates: the member's side with probability
+    ``voice["adherence"]``, otherwise (and always for unaffiliated members) a coin flip."""
+    d = int(rng.integers(len(voice["debates"])))
+    sides = voice["sides"]
+    side = sides[d] if sides and rng.random() < voice["adherence"] else "ab"[int(rng.integers(2))]
+    return _pick(rng, voice["debates"][d][side])
+
+
+def compose_voiced(rng: np.random.Generator, voice: dict, sentiment: str) -> str:
+    """A realistic-profile comment of 60-600 characters: topic words shared by the whole
+    subreddit, a stance from the member's side of its debates, in the member's tone.
+
+    Args:
+        rng: The generator to draw from.
+        voice: as for `compose_comment` (its "community" holds the subreddit's shared words),
+            plus "debates", "sides" (None for unaffiliated members), "adherence" and "tone"
+            ({hedge, sentences: [low, high], stance}).
+        sentiment: "pos", "neg" or "neu"; a fifth of the sentences drift to neutral.
+    """
+    tone = voice["tone"]
+    style = "hedged" if rng.random() < tone["hedge"] else "blunt"
+    parts = [_pick(rng, TONE[f"{style}_openers"])] if rng.random() < 0.4 else []
+    used: set[str] = set()
+    low, high = tone["sentences"]
+    for _ in range(int(rng.integers(low, high + 1))):
+        mood = sentiment if rng.random() < 0.8 else "neu"
+        template = _pick(rng, SENTENCES[mood])
+        if template not in used:
+            used.add(template)
+            stance = side_phrase(rng, voice)
+            slots = _slots(rng, voice) | {"stance": stance, "Stance": _cap(stance)}
+            parts.append(template.format(**slots))
+    if rng.random() < tone["stance"]:
+        stance = side_phrase(rng, voice)
+        template = _pick(rng, TONE[f"{style}_stances"])
+        parts.append(template.format(stance=stance, Stance=_cap(stance)))
+    if rng.random() < 0.4:
+        parts.append(_pick(rng, TONE[f"{style}_closers"]))
+    while len(" ".join(parts)) < 60:
+        stance = side_phrase(rng, voice)
+        parts.append(
+            _pick(rng, TONE[f"{style}_stances"]).format(stance=stance, Stance=_cap(stance))
+        )
     while len(" ".join(parts)) > 600 and len(parts) > 1:
         parts.pop(0)
     return " ".join(parts)

@@ -35,8 +35,8 @@ COMMUNITIES = {c: s for s, sub in vocab.SUBREDDITS.items() for c in sub["communi
 @dataclass
 class Member:
     name: str
-    community: str
-    activity: float
+    community: str | None  # None: an unaffiliated member (realistic profile)
+    activity: float  # easy: a weight; realistic: the month-1 comment target
     mood: np.ndarray  # probabilities of a positive, neutral, negative comment
     voice: dict  # what compose_comment needs: community words, subreddit words, favourites
 
@@ -48,6 +48,8 @@ class World:
     by_community: dict[str, list[int]]
     id_offset: int
     bodies: set[str] = field(default_factory=set)
+    communities: dict[str, dict] = field(default_factory=dict)  # {subreddit, theme} each
+    by_subreddit: dict[str, list[int]] = field(default_factory=dict)  # every member, by home
 
 
 @dataclass
@@ -90,16 +92,25 @@ def make_world(seed: int, scale: float) -> World:
                 name = vocab.make_username(rng)
             names.add(name)
             members.append(_new_member(rng, name, comm))
-    return World(subs, members, by_community, int(rng.integers(0, 36**4)))
+    world = World(subs, members, by_community, int(rng.integers(0, 36**4)))
+    for comm in by_community:
+        theme = vocab.SUBREDDITS[COMMUNITIES[comm]]["communities"][comm]["theme"]
+        world.communities[comm] = {"subreddit": COMMUNITIES[comm], "theme": theme}
+    for sub in subs:
+        world.by_subreddit[sub] = [
+            i for c, p in by_community.items() if COMMUNITIES[c] == sub for i in p
+        ]
+    return world
 
 
 def comment_body(mon: Month, author: int) -> str:
     """A fresh comment body; bodies never repeat by accident (only planted duplicates do)."""
     m = mon.world.members[author]
+    compose = vocab.compose_voiced if "tone" in m.voice else vocab.compose_comment
     sentiment = str(mon.rng.choice(["pos", "neu", "neg"], p=m.mood))
-    text = vocab.compose_comment(mon.rng, m.voice, sentiment)
+    text = compose(mon.rng, m.voice, sentiment)
     while text in mon.world.bodies:
-        text = vocab.compose_comment(mon.rng, m.voice, "neu")
+        text = compose(mon.rng, m.voice, "neu")
     mon.world.bodies.add(text)
     return text
 

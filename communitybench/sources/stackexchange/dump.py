@@ -1,12 +1,21 @@
-"""Stack Exchange data dumps (Posts.xml + Votes.xml) → raw observation rows with real votes.
+"""Stack Exchange dump rows → raw observation rows (pure functions over one XML row each).
 
-Stack Exchange is the one source here with separate up and down votes: Votes.xml lists every
-vote with ``VoteTypeId`` 2 (up) and 3 (down). A question becomes a submission (a thread), an
-answer a top-level comment whose ``ups``/``downs`` are those counts, so the Beta estimator of
-DESIGN.md can use the real U and D. Rows carry ``source = 'stackexchange'`` (the value listed in
-``[tasks].updown_sources``) and are appended to ``raw_submissions`` / ``raw_comments``; staging
-then treats them like any other observation. Ids are ``se-<PostId>`` (never a Reddit id).
-Authors are ``se-user-<OwnerUserId>``; posts of deleted accounts have no author.
+A site dump holds one ``<row .../>`` per line in Posts.xml, Votes.xml and Comments.xml. Each line
+is parsed on its own (``parse_line``), so a malformed row is quarantined with its reason and the
+rest of the file still loads. Questions become submissions (threads, the queries), answers
+top-level comments (the options) and comments replies to the post they sit under:
+
+- ids: ``se-<site key>-<PostId>`` for posts and ``se-<site key>-c<CommentId>`` for comments (never
+  a Reddit id: Reddit ids hold no dash); an answer's parent is ``t3_<its question>``, a comment's
+  ``t3_<question>`` or ``t1_<answer>``, so reply links reach the bond graph like Reddit's.
+- authors: ``se:<site key>:<UserId>``, pseudonymised downstream like every author; display names
+  (``OwnerDisplayName``, ``UserDisplayName``) are never read, and ``@name`` mentions in texts are
+  replaced by ``@user``. The site's ``Community`` account (UserId -1, a background process) and
+  deleted accounts have no author.
+- votes: U and D come from Votes.xml (VoteTypeId 2 and 3), joined in by the ingest; a site dump
+  without Votes.xml leaves them null, so the score-only estimator is used.
+- the forum (``subreddit``) is the site's host, e.g. ``quantumcomputing.stackexchange.com``.
+- accepted answers are marked ``distinguished = 'accepted'``: metadata, never the label.
 """
 
 from __future__ import annotations
@@ -14,20 +23,30 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
-from collections import Counter
 from datetime import datetime
-from pathlib import Path
 
-import duckdb
-import pyarrow as pa
-
-import schemas
-
-SOURCE = "stackexchange"
+SOURCE = "stackexchange"  # questions and answers (listed in [tasks].updown_sources)
+COMMENT_SOURCE = "stackexchange_comment"  # comments: replies, never options
 UP_VOTE, DOWN_VOTE = "2", "3"
 QUESTION, ANSWER = "1", "2"
+COMMUNITY_USER = "-1"  # the site's background process, not a person
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t]+")
+_MENTION = re.compile(r"(?<![\w.@])@[\w.\-]*\w")
+_SKIPPED = re.compile(r"^(<\?xml .*\?>|</?\w+>)$")  # the declaration and the root element
+
+
+class BadRow(ValueError):
+    """A row that cannot be loaded; ``reason`` is what goes to quarantine."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def site_key(site: str) -> str:
+    """The short site name used in ids: the host without ``.stackexchange.com``."""
+    return site.lower().removesuffix(".stackexchange.com")
 
 
 def html_to_text(body: str | None) -> str:
@@ -38,116 +57,127 @@ def html_to_text(body: str | None) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _rows(path: Path):
-    for _, elem in ET.iterparse(path, events=("end",)):
-        if elem.tag == "row":
-            yield dict(elem.attrib)
-            elem.clear()
+def scrub_mentions(text: str) -> str:
+    """``@name`` mentions (display names) replaced by ``@user``; e-mail addresses untouched."""
+    return _MENTION.sub("@user", text)
 
 
-def count_votes(votes_xml: Path) -> dict[str, tuple[int, int]]:
-    """{PostId: (up votes, down votes)} from Votes.xml (VoteTypeId 2 = up, 3 = down)."""
-    up, down = Counter(), Counter()
-    for row in _rows(votes_xml):
-        if row.get("VoteTypeId") == UP_VOTE:
-            up[row["PostId"]] += 1
-        elif row.get("VoteTypeId") == DOWN_VOTE:
-            down[row["PostId"]] += 1
-    return {post: (up[post], down[post]) for post in set(up) | set(down)}
+def parse_line(line: bytes) -> dict | None:
+    """The attributes of one ``<row .../>`` line; None for the XML declaration, the root element
+    and blank lines. Raises BadRow (invalid_utf8, invalid_xml, not_a_row)."""
+    try:
+        text = line.decode("utf-8").strip().lstrip("\ufeff")
+    except UnicodeDecodeError:
+        raise BadRow("invalid_utf8") from None
+    if not text or _SKIPPED.match(text):
+        return None
+    try:
+        element = ET.fromstring(text)
+    except ET.ParseError:
+        raise BadRow("invalid_xml") from None
+    if element.tag != "row":
+        raise BadRow("not_a_row")
+    return dict(element.attrib)
 
 
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+def _int(row: dict, name: str, default: int | None = None) -> int | None:
+    value = row.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRow(f"bad_type:{name}") from None
 
 
-def post_rows(folder: Path, *, site: str, run_id: str) -> tuple[list[dict], list[dict]]:
-    """Raw submission rows (questions) and raw comment rows (answers) from one site's dump.
-
-    Args:
-        folder: The folder holding Posts.xml and Votes.xml.
-        site: Site name, used as the subreddit (lower-cased).
-        run_id: The ingest run that writes the rows.
-    """
-    votes = count_votes(folder / "Votes.xml")
-    posts = [r for r in _rows(folder / "Posts.xml") if r.get("PostTypeId") in (QUESTION, ANSWER)]
-    # the dump's snapshot time: its latest timestamp (deterministic, unlike the clock)
-    retrieved = max(_time(p.get("LastActivityDate") or p["CreationDate"]) for p in posts)
-    submissions, comments = [], []
-    for post in posts:
-        up, down = votes.get(post["Id"], (0, 0))
-        owner = post.get("OwnerUserId")
-        row = {
-            "obs_id": f"se:{site}:{post['Id']}",
-            "id": f"se-{post['Id']}",
-            "subreddit": site.lower(),
-            "author": f"se-user-{owner}" if owner else None,
-            "score": int(post.get("Score", 0)),
-            "ups": up,
-            "downs": down,
-            "created_utc": _time(post["CreationDate"]),
-            "distinguished": None,
-            "stickied": False,
-            "status": "ok",
-            "retrieved_at": retrieved,
-            "source": SOURCE,
-            "source_file": "Posts.xml",
-            "source_line": None,
-            "ingest_run_id": run_id,
-        }
-        if post["PostTypeId"] == QUESTION:
-            submissions.append(
-                {
-                    **row,
-                    "title": html.unescape(post.get("Title", "")),
-                    "selftext": html_to_text(post.get("Body")),
-                    "num_comments": int(post.get("AnswerCount", 0)),
-                    "upvote_ratio": None,
-                    "url": None,
-                }
-            )
-        else:
-            parent = f"se-{post['ParentId']}"
-            comments.append(
-                {
-                    **row,
-                    "link_id": parent,
-                    "parent_id": "t3_" + parent,
-                    "body": html_to_text(post.get("Body")),
-                }
-            )
-    return submissions, comments
+def _time(row: dict, name: str) -> datetime:
+    if not row.get(name):
+        raise BadRow(f"missing_{name}")
+    try:
+        return datetime.fromisoformat(row[name])
+    except ValueError:
+        raise BadRow(f"bad_type:{name}") from None
 
 
-def load_stackexchange(
-    con: duckdb.DuckDBPyConnection, folder: Path, *, site: str, run_id: str = "stackexchange"
-) -> dict:
-    """Append a site's questions and answers to the raw tables (skipping rows already there).
+def _author(site: str, user_id: str | None) -> str | None:
+    if not user_id or user_id == COMMUNITY_USER:
+        return None
+    return f"se:{site_key(site)}:{user_id}"
 
-    Returns:
-        Counts of submissions and comments written and of answers with down votes.
-    """
-    folder = Path(folder)
-    for name in ("Posts.xml", "Votes.xml"):
-        if not (folder / name).exists():
-            raise FileNotFoundError(
-                f"{folder / name} is missing: a Stack Exchange dump folder "
-                "holds Posts.xml and Votes.xml"
-            )
-    submissions, comments = post_rows(folder, site=site, run_id=run_id)
-    written = {}
-    for table, rows in (("raw_submissions", submissions), ("raw_comments", comments)):
-        con.execute(schemas.ddl(schemas.load_schema(table)))
-        schema = schemas.arrow_schema(schemas.load_schema(table))
-        con.register("_se", pa.Table.from_pylist(rows, schema=schema))
-        written[table] = con.execute(
-            f"insert into {table} by name select * from _se "
-            f"where obs_id not in (select obs_id from {table})"
-        ).fetchall()[0][0]
-        con.unregister("_se")
-    return {
+
+def post_id(site: str, number: str) -> str:
+    return f"se-{site_key(site)}-{number}"
+
+
+def vote_of(row: dict) -> tuple[int, int] | None:
+    """(PostId, VoteTypeId) of an up or down vote; None for other vote types."""
+    if row.get("VoteTypeId") not in (UP_VOTE, DOWN_VOTE):
+        return None
+    return _int(row, "PostId"), _int(row, "VoteTypeId")
+
+
+def tags_of(value: str | None) -> list[str]:
+    """Tags as listed on a question: ``<a><b>`` (older dumps) or ``|a|b|`` (newer ones)."""
+    return [t for t in re.split(r"[<>|]+", value or "") if t]
+
+
+def post_row(row: dict, *, site: str) -> dict | None:
+    """The raw row of a question (``kind`` submission) or answer (``kind`` comment); None for
+    other post types (tag wikis, moderator nominations...). Raises BadRow."""
+    kind = row.get("PostTypeId")
+    if not row.get("Id"):
+        raise BadRow("missing_Id")
+    if kind not in (QUESTION, ANSWER):
+        return None
+    number = str(_int(row, "Id"))
+    base = {
+        "post_number": int(number),
+        "id": post_id(site, number),
+        "subreddit": site.lower(),
+        "author": _author(site, row.get("OwnerUserId")),
+        "score": _int(row, "Score", 0),
+        "created_utc": _time(row, "CreationDate"),
+        "stickied": False,
+        "status": "ok",
         "source": SOURCE,
-        "site": site,
-        "submissions": written["raw_submissions"],
-        "comments": written["raw_comments"],
-        "answers_with_down_votes": sum(1 for c in comments if c["downs"] > 0),
+    }
+    body = scrub_mentions(html_to_text(row.get("Body")))
+    if kind == QUESTION:
+        tags = tags_of(row.get("Tags"))
+        text = body + ("\n\nTags: " + ", ".join(tags) if tags else "")
+        return {
+            **base,
+            "kind": "submission",
+            "title": scrub_mentions(row.get("Title", "")),
+            "selftext": text,
+            "num_comments": _int(row, "AnswerCount", 0),
+            "url": f"https://{site.lower()}/q/{number}",
+        }
+    if not row.get("ParentId"):
+        raise BadRow("missing_ParentId")
+    parent = post_id(site, str(_int(row, "ParentId")))
+    return {**base, "kind": "comment", "link_id": parent, "parent_id": "t3_" + parent, "body": body}
+
+
+def comment_row(row: dict, *, site: str) -> dict:
+    """The raw row of a comment, linked to its post by ``post_ref`` (resolved by the ingest to a
+    thread and a parent). Comments cannot be down-voted: their score is their up votes."""
+    if not row.get("Id"):
+        raise BadRow("missing_Id")
+    if not row.get("PostId"):
+        raise BadRow("missing_PostId")
+    score = _int(row, "Score", 0)
+    return {
+        "id": f"se-{site_key(site)}-c{_int(row, 'Id')}",
+        "post_ref": post_id(site, str(_int(row, "PostId"))),
+        "subreddit": site.lower(),
+        "author": _author(site, row.get("UserId")),
+        "body": scrub_mentions(row.get("Text", "")),
+        "score": score,
+        "ups": score,
+        "downs": 0,
+        "created_utc": _time(row, "CreationDate"),
+        "stickied": False,
+        "status": "ok",
+        "source": COMMENT_SOURCE,
     }

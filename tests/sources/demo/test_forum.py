@@ -248,3 +248,5 @@ def test_bad_arguments_say_what_is_wrong(tmp_path):
         write_demo_forum(tmp_path, months=0)
     with pytest.raises(ValueError, match="scale"):
         write_demo_forum(tmp_path, scale=0)
+    with pytest.raises(ValueError, match="profile"):
+        write_demo_forum(tmp_path, profile="Realistic")

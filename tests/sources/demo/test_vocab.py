@@ -65,3 +65,54 @@ def test_composed_texts_fill_every_slot():
     title, body = vocab.compose_thread(rng, voice)
     assert title and body and "{" not in title + body
     assert re.fullmatch(r"[A-Za-z0-9_-]+", vocab.make_username(rng))
+
+
+def test_realistic_debates_and_communities():
+    assert list(vocab.REALISTIC) == list(vocab.SUBREDDITS)  # a realistic twin for every one
+    easy_stances = {
+        s
+        for sub in vocab.SUBREDDITS.values()
+        for c in sub["communities"].values()
+        for s in c["stances"]
+    }
+    for sub, spec in vocab.REALISTIC.items():
+        assert len(spec["debates"]) == 3
+        phrases = [p for d in spec["debates"] for side in "ab" for p in d[side]]
+        assert all(len(d[side]) >= 3 for d in spec["debates"] for side in "ab")
+        assert len(set(phrases)) == len(phrases) and not set(phrases) & easy_stances
+        sides = [c["sides"] for c in spec["communities"].values()]
+        assert len(sides) == 3 and all(re.fullmatch("[ab]{3}", s) for s in sides)
+        for a in sides:  # no single debate splits the siblings: each pair differs on two
+            assert all(sum(x != y for x, y in zip(a, b, strict=True)) == 2 for b in sides if b != a)
+        for c in spec["communities"].values():
+            assert sum(c["mood"]) == pytest.approx(1) and 0 <= c["hedge"] <= 1
+            assert 1 <= c["sentences"][0] <= c["sentences"][1] and 0 < c["stance"] <= 1
+        words = vocab.shared_words(sub)
+        assert len(words["topics"]) == sum(
+            len(c["topics"]) for c in vocab.SUBREDDITS[sub]["communities"].values()
+        )
+    assert all(
+        _slots(t) <= {"stance", "Stance"}
+        for k in ("hedged_stances", "blunt_stances")
+        for t in vocab.TONE[k]
+    )
+
+
+def test_voiced_comments_fill_every_slot():
+    rng = np.random.default_rng(0)
+    sub = next(iter(vocab.REALISTIC))
+    spec = next(iter(vocab.REALISTIC[sub]["communities"].values()))
+    words = {**vocab.shared_words(sub), "stances": ("x",)}
+    voice = {
+        "community": words,
+        "shared": vocab.SUBREDDITS[sub]["shared"],
+        "favorites": (0, 1, 2, 3, 4),
+    }
+    voice |= {"debates": vocab.REALISTIC[sub]["debates"], "sides": spec["sides"], "adherence": 1.0}
+    voice["tone"] = {k: spec[k] for k in ("hedge", "sentences", "stance")}
+    for sentiment in ("pos", "neu", "neg"):
+        text = vocab.compose_voiced(rng, voice, sentiment)
+        assert 60 <= len(text) <= 600 and "{" not in text
+    picks = {vocab.side_phrase(rng, voice) for _ in range(200)}
+    own = {p for d, side in zip(voice["debates"], spec["sides"], strict=True) for p in d[side]}
+    assert picks == own  # adherence 1: only the community's side, every phrase of it

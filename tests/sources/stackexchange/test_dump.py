@@ -1,42 +1,28 @@
-"""Stack Exchange adapter: Posts.xml + Votes.xml → raw rows whose ups/downs are the real votes
-(inline XML, counts by hand)."""
+"""Stack Exchange rows → raw rows: one XML row per line, literal rows in, literal rows out."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
-import warehouse
+from communitybench.sources.stackexchange.archive import (
+    NotASiteDump,
+    is_site_dump,
+    site_name,
+)
 from communitybench.sources.stackexchange.dump import (
-    count_votes,
+    BadRow,
+    comment_row,
     html_to_text,
-    load_stackexchange,
-    post_rows,
+    parse_line,
+    post_row,
+    scrub_mentions,
+    tags_of,
+    vote_of,
 )
 
-POSTS = """<?xml version="1.0" encoding="utf-8"?>
-<posts>
-  <row Id="1" PostTypeId="1" CreationDate="2018-03-12T17:00:45.567" Score="3" Title="Why &amp; how?" Body="&lt;p&gt;A &lt;b&gt;question&lt;/b&gt;&lt;/p&gt;" OwnerUserId="7" AnswerCount="2" />
-  <row Id="2" PostTypeId="2" ParentId="1" CreationDate="2018-03-12T18:00:00.000" Score="1" Body="&lt;p&gt;Answer one&lt;/p&gt;" OwnerUserId="8" />
-  <row Id="3" PostTypeId="2" ParentId="1" CreationDate="2018-03-12T19:00:00.000" LastActivityDate="2018-03-14T09:30:00.000" Score="0" Body="&lt;p&gt;Answer two&lt;/p&gt;" />
-  <row Id="4" PostTypeId="4" CreationDate="2018-03-12T19:00:00.000" Score="0" Body="tag wiki" />
-</posts>
-"""  # noqa: E501  (XML rows are long by nature)
-VOTES = """<?xml version="1.0" encoding="utf-8"?>
-<votes>
-  <row Id="1" PostId="2" VoteTypeId="2" CreationDate="2018-03-12T00:00:00.000" />
-  <row Id="2" PostId="2" VoteTypeId="2" CreationDate="2018-03-12T00:00:00.000" />
-  <row Id="3" PostId="2" VoteTypeId="3" CreationDate="2018-03-12T00:00:00.000" />
-  <row Id="4" PostId="3" VoteTypeId="3" CreationDate="2018-03-12T00:00:00.000" />
-  <row Id="5" PostId="3" VoteTypeId="1" CreationDate="2018-03-12T00:00:00.000" />
-</votes>
-"""
-
-
-@pytest.fixture
-def dump(tmp_path):
-    (tmp_path / "Posts.xml").write_text(POSTS)
-    (tmp_path / "Votes.xml").write_text(VOTES)
-    return tmp_path
+SITE = "quantumcomputing.stackexchange.com"
 
 
 def test_html_to_text():
@@ -45,51 +31,143 @@ def test_html_to_text():
     assert html_to_text(None) == ""
 
 
-def test_votes_count_ups_and_downs_only(dump):
-    # post 2: two up (type 2), one down (type 3); post 3: one down, one accept (type 1: ignored)
-    assert count_votes(dump / "Votes.xml") == {"2": (2, 1), "3": (0, 1)}
+def test_mentions_of_display_names_are_scrubbed_but_emails_kept():
+    text = "@Alice Smith thanks, @bob.k: mail me at a@b.org (cc @_x-y)"
+    assert scrub_mentions(text) == "@user Smith thanks, @user: mail me at a@b.org (cc @user)"
 
 
-def test_adapter_rows_carry_real_up_and_down_votes(dump):
-    submissions, comments = post_rows(dump, site="QC", run_id="r")
-    assert [s["id"] for s in submissions] == ["se-1"]  # the tag wiki (type 4) is no thread
-    assert submissions[0]["title"] == "Why & how?" and submissions[0]["selftext"] == "A question"
-    assert (submissions[0]["ups"], submissions[0]["downs"], submissions[0]["num_comments"]) == (
-        0,
-        0,
-        2,
-    )
-    assert [(c["id"], c["link_id"], c["parent_id"], c["ups"], c["downs"]) for c in comments] == [
-        ("se-2", "se-1", "t3_se-1", 2, 1),
-        ("se-3", "se-1", "t3_se-1", 0, 1),
-    ]
-    assert [c["body"] for c in comments] == ["Answer one", "Answer two"]
-    assert comments[0]["author"] == "se-user-8" and comments[1]["author"] is None
-    assert submissions[0]["author"] == "se-user-7"
-    assert {r["source"] for r in submissions + comments} == {"stackexchange"}
-    assert {r["subreddit"] for r in submissions + comments} == {"qc"}
-    assert [r["obs_id"] for r in submissions + comments] == ["se:QC:1", "se:QC:2", "se:QC:3"]
-    # the snapshot time is the dump's latest activity, the same for every row
-    assert {str(r["retrieved_at"]) for r in submissions + comments} == {"2018-03-14 09:30:00"}
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b'  <row Id="1" Score="2"', "invalid_xml"),
+        (b'  <row Id="1" Body="a & b" />', "invalid_xml"),
+        (b'  <post Id="1" />', "not_a_row"),
+        (b'  <row Id="1" Text="caf\xe9" />', "invalid_utf8"),
+    ],
+)
+def test_malformed_lines_name_their_reason(line, reason):
+    with pytest.raises(BadRow) as err:
+        parse_line(line)
+    assert err.value.reason == reason
 
 
-def test_load_appends_raw_rows_once(dump, con):
-    loaded = load_stackexchange(con, dump, site="qc")
-    assert loaded == {
-        "source": "stackexchange",
-        "site": "qc",
-        "submissions": 1,
-        "comments": 2,
-        "answers_with_down_votes": 2,
+def test_declaration_root_and_blank_lines_are_no_rows():
+    for line in (
+        b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?>\n',
+        b"<posts>\n",
+        b"</posts>",
+    ):
+        assert parse_line(line) is None
+    assert parse_line(b"\n") is None
+    assert parse_line(b'  <row Id="7" Title="a &amp; b&#xA;c" />\r\n') == {
+        "Id": "7",
+        "Title": "a & b\nc",
     }
-    again = load_stackexchange(con, dump, site="qc")
-    assert (again["submissions"], again["comments"]) == (0, 0)  # idempotent
-    rows = con.execute("select id, score, ups, downs from raw_comments order by id").fetchall()
-    assert rows == [("se-2", 1, 2, 1), ("se-3", 0, 0, 1)]
-    assert warehouse.row_count(con, "raw_submissions") == 1
 
 
-def test_a_folder_without_votes_fails_clearly(tmp_path, con):
-    (tmp_path / "Posts.xml").write_text(POSTS)
-    with pytest.raises(FileNotFoundError, match="Votes.xml is missing: a Stack Exchange dump"):
-        load_stackexchange(con, tmp_path, site="qc")
+def test_only_up_and_down_votes_count():
+    assert vote_of({"PostId": "5", "VoteTypeId": "2"}) == (5, 2)
+    assert vote_of({"PostId": "5", "VoteTypeId": "3"}) == (5, 3)
+    assert vote_of({"PostId": "5", "VoteTypeId": "1"}) is None  # accepted: metadata
+    with pytest.raises(BadRow, match="bad_type:PostId"):
+        vote_of({"PostId": "x", "VoteTypeId": "2"})
+
+
+def test_questions_and_answers():
+    question = post_row(
+        {
+            "Id": "1",
+            "PostTypeId": "1",
+            "CreationDate": "2018-03-12T17:00:45.567",
+            "Score": "3",
+            "Title": "Why?",
+            "Body": "<p>Ask @Carol</p>",
+            "OwnerUserId": "7",
+            "OwnerDisplayName": "Dana",
+            "AnswerCount": "2",
+            "Tags": "<qiskit><entanglement>",
+        },
+        site=SITE,
+    )
+    assert question == {
+        "post_number": 1,
+        "id": "se-quantumcomputing-1",
+        "subreddit": SITE,
+        "author": "se:quantumcomputing:7",
+        "score": 3,
+        "created_utc": datetime(2018, 3, 12, 17, 0, 45, 567000),
+        "stickied": False,
+        "status": "ok",
+        "source": "stackexchange",
+        "kind": "submission",
+        "title": "Why?",
+        "selftext": "Ask @user\n\nTags: qiskit, entanglement",
+        "num_comments": 2,
+        "url": f"https://{SITE}/q/1",
+    }
+    answer = post_row(
+        {"Id": "2", "PostTypeId": "2", "ParentId": "1", "CreationDate": "2018-03-13T00:00:00"},
+        site=SITE,
+    )
+    assert (answer["kind"], answer["link_id"], answer["parent_id"], answer["author"]) == (
+        "comment",
+        "se-quantumcomputing-1",
+        "t3_se-quantumcomputing-1",
+        None,  # no OwnerUserId: a deleted account
+    )
+    assert post_row({"Id": "3", "PostTypeId": "4"}, site=SITE) is None  # a tag wiki
+    community = {"Id": "4", "PostTypeId": "1", "CreationDate": "2018-03-13", "OwnerUserId": "-1"}
+    assert post_row(community, site=SITE)["author"] is None  # the site's background process
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ({"PostTypeId": "1", "CreationDate": "2018-03-13"}, "missing_Id"),
+        ({"Id": "1", "PostTypeId": "1"}, "missing_CreationDate"),
+        ({"Id": "1", "PostTypeId": "1", "CreationDate": "yesterday"}, "bad_type:CreationDate"),
+        (
+            {"Id": "1", "PostTypeId": "1", "CreationDate": "2018-03-13", "Score": "x"},
+            "bad_type:Score",
+        ),
+        ({"Id": "1", "PostTypeId": "2", "CreationDate": "2018-03-13"}, "missing_ParentId"),
+    ],
+)
+def test_bad_posts_name_their_reason(row, reason):
+    with pytest.raises(BadRow) as err:
+        post_row(row, site=SITE)
+    assert err.value.reason == reason
+
+
+def test_comments_link_to_their_post_and_carry_no_down_votes():
+    row = {
+        "Id": "13",
+        "PostId": "7",
+        "Score": "2",
+        "Text": "@Eve see &lt;this&gt;",
+        "CreationDate": "2018-03-12T17:28:16.097",
+        "UserId": "20",
+        "UserDisplayName": "Eve",
+    }
+    out = comment_row(row, site=SITE)
+    assert out["id"] == "se-quantumcomputing-c13" and out["post_ref"] == "se-quantumcomputing-7"
+    assert (out["score"], out["ups"], out["downs"]) == (2, 2, 0)
+    assert out["body"] == "@user see &lt;this&gt;"  # plain text (markdown), kept as written
+    assert out["author"] == "se:quantumcomputing:20" and out["source"] == "stackexchange_comment"
+    assert "Eve" not in repr(out)
+
+
+def test_tags_in_either_dump_format():
+    assert tags_of("<a><b-c>") == tags_of("|a|b-c|") == ["a", "b-c"]
+    assert tags_of(None) == []
+
+
+def test_site_names(tmp_path):
+    assert site_name(tmp_path / "quantumcomputing.stackexchange.com.7z", None) == SITE
+    assert site_name(tmp_path / "MathOverflow.net", None) == "mathoverflow.net"
+    assert site_name(tmp_path / "data", "QC.stackexchange.com") == "qc.stackexchange.com"
+    with pytest.raises(NotASiteDump, match=r"set \[source.stackexchange\] site"):
+        site_name(tmp_path / "data", None)
+    (tmp_path / "Posts.xml").write_text("<posts></posts>")
+    assert is_site_dump(tmp_path) and is_site_dump(tmp_path / "x.7z")
+    assert not is_site_dump(tmp_path / "Posts.xml")
