@@ -58,6 +58,7 @@ def render_card(
     validation: dict,
     manifest_summary: dict,
     baselines: dict | None = None,
+    shortcut_audit: list[dict] | None = None,
 ) -> str:
     """The whole README.md of a release."""
     order = ("train", "dev", "test")
@@ -140,6 +141,7 @@ def render_card(
         "",
     ]
     lines += baseline_lines(baselines)
+    lines += shortcut_lines(shortcut_audit)
     lines += [
         "## Plots",
         "",
@@ -252,3 +254,35 @@ def baseline_lines(baselines: dict | None) -> list[str]:
     for note in meta.get("notes", []):
         lines.append(f"- {note}")
     return lines + ([""] if meta.get("notes") else [])
+
+
+def shortcut_lines(rows: list[dict] | None) -> list[str]:
+    """The shortcut audit: community-blind baselines on each test split, against chance."""
+    lines = ["## Shortcut audit", ""]
+    if not rows:
+        return lines + ["No test instances to audit.", ""]
+    lines += [
+        "Community-blind baselines on each task's test split (DP: the argmax of the "
+        "distribution). A baseline far above chance would mean the labels reward a shortcut "
+        "(posting order, length, position) rather than community preference; the release gate "
+        f"fails above chance + {rows[0]['max_lift']:.2f} when the interval at family-wise 95% "
+        f"(Bonferroni over the {len(rows)} rows) excludes chance.",
+        "",
+    ]
+    lines += _table(
+        ["task", "split", "baseline", "n", "accuracy", "chance", "95% CI (Wilson)", "lift"],
+        [
+            [
+                r["task"],
+                r["split"],
+                r["baseline"],
+                r["n"],
+                f"{r['accuracy']:.3f}",
+                f"{r['chance']:.3f}",
+                f"{r['ci_low']:.3f}–{r['ci_high']:.3f}",
+                f"{r['lift']:+.3f}" + (" **blocks**" if r["blocks"] else ""),
+            ]
+            for r in rows
+        ],
+    )
+    return lines + [""]

@@ -184,6 +184,7 @@ def write_release(
     created_at: str,
     stage_versions: dict[str, str],
     input_fingerprint: str | None = None,
+    shortcut_audit: list[dict] | None = None,
 ) -> Path:
     """Build ``releases/<version>/`` in a temporary folder and publish it atomically."""
     releases_dir = Path(releases_dir)
@@ -218,6 +219,7 @@ def write_release(
             "stage_versions": stage_versions,
             "diff": diff,
             "input_fingerprint": input_fingerprint,
+            "shortcut_audit": shortcut_audit or [],
         }
         card = render_card(
             version=version,
@@ -230,6 +232,7 @@ def write_release(
             }
             | {"models": models},
             baselines=baselines,
+            shortcut_audit=shortcut_audit,
         )
         (tmp / "README.md").write_text(card)
         manifest["files"] = {

@@ -46,6 +46,54 @@ def test_card_lists_sizes_drops_and_diff():
     assert card.index("split: train") < card.index("split: dev") < card.index("split: test")
 
 
+def test_card_shows_the_shortcut_audit():
+    row = {
+        "task": "pi",
+        "split": "test",
+        "baseline": "earliest",
+        "n": 30,
+        "accuracy": 0.5,
+        "chance": 0.25,
+        "lift": 0.25,
+        "ci_low": 0.3312,
+        "ci_high": 0.6688,
+        "ci_low_family": 0.25,
+        "max_lift": 0.1,
+        "blocks": True,
+    }
+    card = render_card(
+        version="v2",
+        splits={"pi": {"train": 8, "dev": 1, "test": 30}},
+        stats={},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={},
+        shortcut_audit=[
+            row,
+            {
+                **row,
+                "baseline": "fixed_first",
+                "accuracy": 0.2,
+                "lift": -0.05,
+                "ci_low": 0.095,
+                "ci_high": 0.373,
+                "blocks": False,
+            },
+        ],
+    )
+    assert "## Shortcut audit" in card and "chance + 0.10" in card
+    assert "| pi | test | earliest | 30 | 0.500 | 0.250 | 0.331–0.669 | +0.250 **blocks** |" in card
+    assert "| pi | test | fixed_first | 30 | 0.200 | 0.250 | 0.095–0.373 | -0.050 |" in card
+    assert "No test instances to audit." in render_card(
+        version="v",
+        splits={},
+        stats={},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={},
+    )
+
+
 def test_card_lists_the_estimator_of_each_source():
     rows = [
         {"source": "dump", "estimator": "dirichlet_score", "option_sets": 40, "usable": 31},
