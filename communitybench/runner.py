@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
@@ -72,6 +73,8 @@ def window_size(runner: RunnerConfig) -> int:
 
 
 def _flow_task_runner():
+    if "prefect" not in sys.modules:  # no flow run without Prefect; importing it costs seconds
+        return None
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()

@@ -22,7 +22,6 @@ from rich.table import Table as RichTable
 from communitybench import render
 from communitybench.config import BuildConfig, ConfigError, default_config, load_config
 from communitybench.settings import get_settings
-from communitybench.stages import STAGES
 from flows.errors import err, user_errors
 
 app = typer.Typer(
@@ -92,14 +91,25 @@ def release_paths(version: str | None = None) -> dict:
 
 
 def run_and_show(
-    obj: Context, names: tuple[str, ...], config: BuildConfig | None = None, **extras
+    obj: Context,
+    names: tuple[str, ...],
+    config: BuildConfig | None = None,
+    *,
+    inline: bool = False,
+    **extras,
 ) -> list:
-    """Run stages through the flow on the configured warehouse; print their results."""
-    from flows.pipeline import run
-
+    """Run stages through the flow on the configured warehouse (``inline``: in this process,
+    no flow run; see ``pipeline.run_inline``); print their results."""
     config = config or obj.config()
     with user_errors():
-        results, _ = run(config, obj.warehouse_path, list(names), **release_paths(), **extras)
+        if inline:
+            from communitybench.pipeline import run_inline
+
+            results = run_inline(config, obj.warehouse_path, list(names), **extras)
+        else:
+            from flows.pipeline import run
+
+            results, _ = run(config, obj.warehouse_path, list(names), **release_paths(), **extras)
     render.render_terminal(results)
     return results
 
@@ -108,8 +118,9 @@ def _stage_command(name: str, stages: tuple[str, ...]) -> Callable:
     def command(ctx: typer.Context) -> None:
         run_and_show(ctx.obj, stages)
 
-    command.__doc__ = f"Run the {', '.join(stages)} stage(s): " + "; ".join(
-        next(s.doc for s in STAGES if s.name == n) for n in stages
+    # the stage docs are not read here: that would import every stage module at start
+    command.__doc__ = (
+        f"Run the {', '.join(stages)} stage(s) (what each does: `communitybench stages`)."
     )
     command.__name__ = name
     return command
@@ -135,6 +146,8 @@ def run_command(
 @app.command("stages")
 def stages_command() -> None:
     """List the pipeline's stages in order: what each does, reads and writes."""
+    from communitybench.stages import STAGES
+
     table = RichTable(title="the pipeline (communitybench/stages/, in order)")
     for column in ("stage", "version", "what it does", "reads", "writes"):
         table.add_column(column, overflow="fold")
@@ -187,9 +200,20 @@ def ingest(
     no_staging: Annotated[
         bool, typer.Option("--no-staging", help="Do not rebuild staging afterwards")
     ] = False,
+    flow: Annotated[
+        bool,
+        typer.Option(
+            "--flow",
+            help="Run as a Prefect flow even with the local runner (a Dask runner always does)",
+        ),
+    ] = False,
 ) -> None:
     """Stream dump files or Stack Exchange site dumps into raw tables (bad lines → quarantine),
-    then rebuild staging."""
+    then rebuild staging.
+
+    With the local runner the stages run in this process (no Prefect flow run: starting
+    Prefect's API server costs more than ingesting a month of one subreddit). With a Dask
+    runner, or --flow, they run as the Prefect flow run_stages."""
     obj: Context = ctx.obj
     config = obj.config()
     update: dict = {}
@@ -203,7 +227,9 @@ def ingest(
         update["filters"] = config.filters.model_copy(update={"subreddits": subreddit})
     stages = ("ingest",) if no_staging else ("ingest", "staging")
     files = tuple(p.resolve() for p in paths)  # the ingest stage's paths, instead of the config's
-    run_and_show(obj, stages, config.model_copy(update=update), paths=files)
+    config = config.model_copy(update=update)
+    inline = config.runner.kind == "local" and not flow
+    run_and_show(obj, stages, config, inline=inline, paths=files)
 
 
 @app.command()
@@ -345,6 +371,91 @@ def serve(
         f"at most one run at a time (overlap: {overlap}); server {api_url}"
     )
     scheduling.serve_deployment(deployment, api_url, log_level=log_level.upper())
+
+
+def _chat_config(model: str, base_url: str | None, concurrency: int, max_tokens: int):
+    from communitybench.evaluate.chat import ChatConfig
+
+    settings = get_settings()
+    url = base_url or settings.llm_base_url
+    if not url:
+        err.print("[red]error:[/red] --model needs --base-url or $COMMUNITYBENCH_LLM_BASE_URL")
+        raise typer.Exit(2)
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return ChatConfig(
+        base_url=url, model=model, api_key=key, concurrency=concurrency, max_tokens=max_tokens
+    )
+
+
+@app.command()
+def evaluate(
+    release: Annotated[str, typer.Option(help="Release folder, or a version under releases/")],
+    out: Annotated[Path, typer.Option(help="Where metrics.json is written")],
+    predictions: Annotated[
+        Path | None, typer.Option(help="JSONL: {task, instance_id, prediction} per line")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Run this chat model (OpenAI-compatible) over the tasks")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Endpoint for --model/--judge-model [$COMMUNITYBENCH_LLM_BASE_URL]"),
+    ] = None,
+    split: Annotated[str, typer.Option(help="train, dev or test")] = "test",
+    allow_missing: Annotated[
+        bool, typer.Option("--allow-missing", help="Score instances without a prediction as wrong")
+    ] = False,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Also judge CCG pairwise with this chat model")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight")] = 4,
+    max_tokens: Annotated[int, typer.Option(min=16, help="Answer length limit")] = 400,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="--model: answers cache + predictions [default: beside --out]"),
+    ] = None,
+) -> None:
+    """Score predictions (or a chat model) on a release: PI/CI accuracy, DP tau/top-1/JSD, CCG."""
+    from communitybench.evaluate import commands
+
+    chat = _chat_config(model, base_url, concurrency, max_tokens) if model else None
+    judge = _chat_config(judge_model, base_url, concurrency, 64) if judge_model else None
+    with user_errors():
+        metrics = commands.evaluate(
+            release=release,
+            releases_dir=get_settings().releases_dir,
+            out=out,
+            split=split,
+            predictions=predictions,
+            allow_missing=allow_missing,
+            model=chat,
+            work_dir=work_dir,
+            judge=judge,
+        )
+    typer.echo(json.dumps(metrics["summary"], indent=1))
+    typer.echo(f"metrics: {out}")
+
+
+@app.command()
+def baselines(
+    release: Annotated[str, typer.Option(help="Release folder, or a version under releases/")],
+    out: Annotated[Path, typer.Option(help="Where baselines.json is written")],
+    split: Annotated[
+        str, typer.Option(help="Split scored (the trained baseline fits on train)")
+    ] = "test",
+    seed: Annotated[int, typer.Option(help="Seed of the random baselines")] = 0,
+) -> None:
+    """Trivial and trained baselines on a release: {task: {baseline: {metric: value}}}."""
+    from communitybench.evaluate.baselines import release_baselines
+    from communitybench.evaluate.release import open_release
+
+    with user_errors():
+        table = release_baselines(
+            open_release(release, get_settings().releases_dir), split=split, seed=seed
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(table, indent=1))
+    typer.echo(json.dumps(table, indent=1))
 
 
 if __name__ == "__main__":

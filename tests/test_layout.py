@@ -28,7 +28,7 @@ SQL = re.compile(
 # operational statements may stay in Python when they are short (checkpoints, counts, locks)
 MAX_INLINE_SQL_CHARS = 160
 # SQL generated per table from its contract, like the DDL: the validation gates' derived columns
-GENERATED_FROM_CONTRACTS = {"communitybench.release.validation"}
+GENERATED_FROM_CONTRACTS = {"communitybench.release.validation", "communitybench.release.checks"}
 
 
 def module_name(path: Path) -> str:

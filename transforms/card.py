@@ -50,7 +50,15 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def render_card(
-    *, version: str, splits: dict, stats: dict, diff: dict, validation: dict, manifest_summary: dict
+    *,
+    version: str,
+    splits: dict,
+    stats: dict,
+    diff: dict,
+    validation: dict,
+    manifest_summary: dict,
+    baselines: dict | None = None,
+    shortcut_audit: list[dict] | None = None,
 ) -> str:
     """The whole README.md of a release."""
     order = ("train", "dev", "test")
@@ -132,6 +140,8 @@ def render_card(
         f"{sum(t['checks'] for t in validation.get('tables', {}).values())}.",
         "",
     ]
+    lines += baseline_lines(baselines)
+    lines += shortcut_lines(shortcut_audit)
     lines += [
         "## Plots",
         "",
@@ -209,3 +219,70 @@ def _diff_lines(diff: dict) -> list[str]:
             "(deleted, removed or taken down at the source).",
         ]
     return lines
+
+
+BASELINE_METRICS = {"pi": ("accuracy",), "ci": ("accuracy",), "dp": ("kendall_tau", "top1", "jsd")}
+
+
+def baseline_lines(baselines: dict | None) -> list[str]:
+    """The card's baseline table (``baselines.json``: {task: {baseline: {metric: value}}})."""
+    if not baselines:
+        return []
+    meta = baselines.get("meta", {})
+    lines = [
+        "## Baselines",
+        "",
+        f"How far trivial predictors get on the {meta.get('split', 'test')} split "
+        "(`communitybench baselines`; `baselines.json` has every figure). Community-blind: "
+        "random, uniform, fixed position, longest, shortest, most positive, most similar to the "
+        "query, and trained_logreg (a logistic regression on length, position, sentiment and "
+        "query similarity fitted on train). Community-aware: most_similar_profile (PI, DP) and "
+        "the profile similarities of CI. JSD is in bits (lower is better).",
+        "",
+    ]
+    rows = []
+    for task, metrics in BASELINE_METRICS.items():
+        for name, values in sorted((baselines.get(task) or {}).items()):
+            cells = [f"{values[m]:.3f}" if m in values else "" for m in metrics]
+            rows.append([task, name, *cells])
+    header_rows: dict[str, list] = {}
+    for row in rows:
+        header_rows.setdefault(row[0], []).append(row)
+    for task, task_rows in header_rows.items():
+        lines += _table(["task", "baseline", *BASELINE_METRICS[task]], task_rows)
+        lines.append("")
+    for note in meta.get("notes", []):
+        lines.append(f"- {note}")
+    return lines + ([""] if meta.get("notes") else [])
+
+
+def shortcut_lines(rows: list[dict] | None) -> list[str]:
+    """The shortcut audit: community-blind baselines on each test split, against chance."""
+    lines = ["## Shortcut audit", ""]
+    if not rows:
+        return lines + ["No test instances to audit.", ""]
+    lines += [
+        "Community-blind baselines on each task's test split (DP: the argmax of the "
+        "distribution). A baseline far above chance would mean the labels reward a shortcut "
+        "(posting order, length, position) rather than community preference; the release gate "
+        f"fails above chance + {rows[0]['max_lift']:.2f} when the interval at family-wise 95% "
+        f"(Bonferroni over the {len(rows)} rows) excludes chance.",
+        "",
+    ]
+    lines += _table(
+        ["task", "split", "baseline", "n", "accuracy", "chance", "95% CI (Wilson)", "lift"],
+        [
+            [
+                r["task"],
+                r["split"],
+                r["baseline"],
+                r["n"],
+                f"{r['accuracy']:.3f}",
+                f"{r['chance']:.3f}",
+                f"{r['ci_low']:.3f}–{r['ci_high']:.3f}",
+                f"{r['lift']:+.3f}" + (" **blocks**" if r["blocks"] else ""),
+            ]
+            for r in rows
+        ],
+    )
+    return lines + [""]

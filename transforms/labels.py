@@ -17,10 +17,14 @@ import polars as pl
 import pyarrow as pa
 
 import schemas
+from transforms.exposure import adjust_counts
 
-LABELS_VERSION = "labels_v3"  # v2: U and D only where rows carry them; v3: per community level
+LABELS_VERSION = "labels_v4"  # v2: U and D only where rows carry them; v3: per community level;
+# v4: exposure-adjusted distributions, comparable-exposure options
 BETA_UPDOWN = "beta_updown"
 DIRICHLET_SCORE = "dirichlet_score"
+EXPOSURE_SUFFIX = "_exposure"  # estimator names of the exposure-adjusted estimates
+ROBUST_STRENGTHS = (0.5, 1.5)  # a robust label keeps its place at half and 1.5x the adjustment
 
 
 def assign_thread_ownership(
@@ -72,7 +76,15 @@ def beta_approval(ups, downs, *, a0: float, b0: float) -> np.ndarray:
 
 
 def estimate_distribution(
-    *, scores, ups, downs, updown_known: bool, a0: float, b0: float
+    *,
+    scores,
+    ups,
+    downs,
+    updown_known: bool,
+    a0: float,
+    b0: float,
+    exposure=None,
+    strength: float = 1.0,
 ) -> tuple[np.ndarray, str, int]:
     """The community's distribution over options, the estimator used and the votes it rests on.
 
@@ -83,12 +95,28 @@ def estimate_distribution(
         updown_known: The source reports real down votes (Reddit comments do not: `downs` is 0).
         a0: Prior pseudo-count of approval (both estimators).
         b0: Prior pseudo-count of disapproval (Beta only).
+        exposure: Expected votes per option (``transforms/exposure.py``); given, the votes are
+            divided by it (rescaled to the same total, ``adjust_counts``) before estimating,
+            and the estimator's name ends in ``_exposure``. None: the raw-vote estimate.
+        strength: Exponent on the exposure (1 = the fitted model; robustness checks vary it).
     """
+    suffix = "" if exposure is None else EXPOSURE_SUFFIX
     if updown_known:
-        n_votes = int(np.sum(ups) + np.sum(downs))
-        return beta_approval(ups, downs, a0=a0, b0=b0), BETA_UPDOWN, n_votes
-    n_votes = int(np.maximum(np.asarray(scores, dtype=float), 0).sum())
-    return dirichlet_vote_share(scores, a0=a0), DIRICHLET_SCORE, n_votes
+        up, down = np.asarray(ups, dtype=float), np.asarray(downs, dtype=float)
+        n_votes = int(up.sum() + down.sum())
+        if exposure is not None:  # exposure scales both: the approval rate keeps its evidence
+            both = adjust_counts(up + down, exposure, strength=strength)
+            scale = np.divide(both, up + down, out=np.zeros_like(both), where=(up + down) > 0)
+            up, down = up * scale, down * scale
+        return beta_approval(up, down, a0=a0, b0=b0), BETA_UPDOWN + suffix, n_votes
+    votes = np.maximum(np.asarray(scores, dtype=float), 0)
+    if exposure is not None:
+        votes = adjust_counts(votes, exposure, strength=strength)
+    return (
+        dirichlet_vote_share(votes, a0=a0),
+        DIRICHLET_SCORE + suffix,
+        int(np.maximum(np.asarray(scores, dtype=float), 0).sum()),
+    )
 
 
 def top_margin(distribution) -> tuple[int, float]:
@@ -134,38 +162,53 @@ def select_options(
     window_s: float,
     max_pool: int,
     weights: tuple[float, float, float],
+    exposure: np.ndarray | None = None,
+    max_exposure_ratio: float | None = None,
 ) -> dict | None:
     """Choose k options maximising semantic, affective and popularity spread.
 
     Every subset of a pool of at most ``max_pool`` candidates is scored by w_sem * mean cosine
     distance to the nearest other option + w_aff * sentiment range / 2 + w_pop * range of
     log(1 + score) relative to the pool's top; only subsets whose posting times lie within
-    ``window_s`` of each other qualify (a guard against early-comment advantage). When no subset
-    of size k qualifies, smaller ones down to ``k_min`` are tried.
+    ``window_s`` of each other, and whose expected exposures (``exposure``, expected votes)
+    lie within a factor ``max_exposure_ratio`` of each other, qualify: options time order
+    cannot decide (a guard against early-comment advantage). With ``exposure``, the pool and the
+    popularity contrast use votes per unit of exposure (``adjust_counts``): contrast in raw
+    votes would pick sets whose top option is both liked and early, so that "earliest" would
+    answer them. When no subset of size k qualifies, smaller ones down to ``k_min`` are tried.
 
     Returns:
-        {"indices", "objective", "semantic", "affective", "popularity", "span_s"}, or None.
+        {"indices", "objective", "semantic", "affective", "popularity", "span_s",
+        "exposure_ratio"}, or None.
     """
-    pool = _pool(np.asarray(scores, dtype=float), max_pool)
+    scores = np.asarray(scores, dtype=float)
+    if exposure is not None:  # votes per unit of exposure: raw contrast would favour early replies
+        scores = adjust_counts(scores, exposure)
+    pool = _pool(scores, max_pool)
     if len(pool) < k_min:
         return None
     vec = np.asarray(vectors, dtype=float)[pool]
     vec = vec / np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12)
     dist = 1.0 - vec @ vec.T
-    pop = np.log1p(np.maximum(np.asarray(scores, dtype=float)[pool], 0.0))
+    pop = np.log1p(np.maximum(scores[pool], 0.0))
     pop = pop / pop.max() if pop.max() > 0 else pop
     sent, times = np.asarray(sentiment, dtype=float)[pool], np.asarray(created_s)[pool]
+    log_exp = np.zeros(len(pool))
+    if exposure is not None:
+        log_exp = np.log(np.maximum(np.asarray(exposure, dtype=float)[pool], 1e-12))
+    max_log_ratio = np.inf if max_exposure_ratio is None else np.log(max_exposure_ratio)
     for size in range(min(k, len(pool)), k_min - 1, -1):
         best = None
         for idx in itertools.combinations(range(len(pool)), size):
             span = float(times[list(idx)].max() - times[list(idx)].min())
-            if span > window_s:
+            log_ratio = float(np.ptp(log_exp[list(idx)]))
+            if span > window_s or log_ratio > max_log_ratio + 1e-12:
                 continue
             score = _subset_score(idx, dist, sent, pop, weights)
             if best is None or score[0] > best[0][0] + 1e-12:
-                best = (score, idx, span)
+                best = (score, idx, span, log_ratio)
         if best is not None:
-            (total, semantic, affective, popularity), idx, span = best
+            (total, semantic, affective, popularity), idx, span, log_ratio = best
             return {
                 "indices": [int(pool[i]) for i in idx],
                 "objective": total,
@@ -173,6 +216,7 @@ def select_options(
                 "affective": affective,
                 "popularity": popularity,
                 "span_s": span,
+                "exposure_ratio": float(np.exp(log_ratio)),
             }
     return None
 
@@ -187,13 +231,15 @@ def build_option_sets(candidates: pl.DataFrame, **select_kwargs) -> tuple[pl.Dat
 
     Args:
         candidates: thread_id, community_id, subreddit, option_id, score, ups, downs, created_s,
-            sentiment, vector, updown_known — one row per kept top-level reply of an owned thread.
-        **select_kwargs: k, k_min, window_s, max_pool, weights for `select_options`.
+            sentiment, vector, updown_known, delay_s, reply_rank, length, expected_exposure —
+            one row per kept top-level reply of an owned thread.
+        **select_kwargs: k, k_min, window_s, max_pool, weights, max_exposure_ratio for
+            `select_options`.
 
     Returns:
         The option sets (options in a hash-shuffled order) and counts of threads skipped by reason.
     """
-    rows, skipped = [], {"too_few_candidates": 0, "no_subset_in_window": 0}
+    rows, skipped = [], {"too_few_candidates": 0, "no_comparable_subset": 0}
     for (thread_id,), group in candidates.sort("option_id").group_by(
         ["thread_id"], maintain_order=True
     ):
@@ -205,10 +251,11 @@ def build_option_sets(candidates: pl.DataFrame, **select_kwargs) -> tuple[pl.Dat
             sentiment=group["sentiment"].to_numpy(),
             scores=group["score"].fill_null(0).to_numpy(),
             created_s=group["created_s"].to_numpy(),
+            exposure=group["expected_exposure"].to_numpy(),
             **select_kwargs,
         )
         if chosen is None:
-            skipped["no_subset_in_window"] += 1
+            skipped["no_comparable_subset"] += 1
             continue
         picked = group[chosen.pop("indices")]
         picked = picked.with_columns(
@@ -236,6 +283,10 @@ def _option_set_row(thread_id: str, group: pl.DataFrame, picked: pl.DataFrame, c
         "downs": picked["downs"].fill_null(0).to_list(),
         "sentiment": picked["sentiment"].to_list(),
         "updown_known": bool(picked["updown_known"].all()),
+        "delay_s": picked["delay_s"].to_list(),
+        "reply_rank": picked["reply_rank"].to_list(),
+        "length": picked["length"].to_list(),
+        "expected_exposure": picked["expected_exposure"].to_list(),
         **chosen,
     }
 
@@ -243,18 +294,22 @@ def _option_set_row(thread_id: str, group: pl.DataFrame, picked: pl.DataFrame, c
 def build_distributions(
     option_sets: pl.DataFrame, *, a0: float, b0: float, max_share: float, min_votes: int
 ) -> pl.DataFrame:
-    """Per option set: the distribution, its estimator, votes, argmax label, margin, degeneracy."""
+    """Per option set: the exposure-adjusted distribution, its estimator, votes, argmax label,
+    margin, degeneracy, whether the label survives half and 1.5x the adjustment, and the
+    raw-vote estimate beside it (for audit)."""
     rows = []
     for row in option_sets.iter_rows(named=True):
-        p, estimator, n_votes = estimate_distribution(
-            scores=row["scores"],
-            ups=row["ups"],
-            downs=row["downs"],
-            updown_known=row["updown_known"],
-            a0=a0,
-            b0=b0,
-        )
+        votes = {k: row[k] for k in ("scores", "ups", "downs", "updown_known")}
+        votes = {"scores": votes.pop("scores"), **votes, "a0": a0, "b0": b0}
+        exposure = row["expected_exposure"]
+        p, estimator, n_votes = estimate_distribution(**votes, exposure=exposure)
+        raw, estimator_raw, _ = estimate_distribution(**votes)
         label, margin = top_margin(p)
+        label_raw, margin_raw = top_margin(raw)
+        robust = all(
+            top_margin(estimate_distribution(**votes, exposure=exposure, strength=s)[0])[0] == label
+            for s in ROBUST_STRENGTHS
+        )
         rows.append(
             {
                 "option_set_id": row["option_set_id"],
@@ -268,9 +323,14 @@ def build_distributions(
                 "n_votes": n_votes,
                 "label": label,
                 "margin": margin,
+                "label_robust": robust,
                 "degenerate": is_degenerate(
                     p, n_votes=n_votes, max_share=max_share, min_votes=min_votes
                 ),
+                "distribution_raw": [float(x) for x in raw],
+                "estimator_raw": estimator_raw,
+                "label_raw": label_raw,
+                "margin_raw": margin_raw,
             }
         )
     return rows_to_frame(rows, "distributions")

@@ -14,7 +14,7 @@ import json
 
 import numpy as np
 
-TASKS_VERSION = "tasks_v2"
+TASKS_VERSION = "tasks_v3"  # v3: PI labels must survive the exposure adjustment
 TASKS = ("pi", "dp", "ccg", "ci")
 
 
@@ -123,14 +123,15 @@ def build_instances(
 
     Args:
         option_sets: Option sets joined with their distribution (distribution, estimator, label,
-            margin, degenerate), query (query_title, query_body) and option_texts.
+            margin, label_robust, degenerate), query (query_title, query_body) and option_texts.
         profiles: Profile JSON per community (must not contain usernames).
         references: Per thread, the most-endorsed replies (fullname, text), best first.
         centroids: Community centroids, for CI distractors.
         parents: (level, parent forum id) per community: CI candidates are communities of the
             instance's level; a sub-community's hard distractors are its siblings first, the
             others come from other forums. None: every community is one level.
-        pi_margin: PI needs this margin between the top two shares.
+        pi_margin: PI needs this margin between the top two shares, and a label that stays
+            on top at half and 1.5x the exposure adjustment (``label_robust``).
         ci_candidates: K candidate communities per CI instance.
         ci_hard: How many of the distractors are nearest by centroid.
         seed: Seeds the random CI distractors.
@@ -145,11 +146,13 @@ def build_instances(
         base = base_row(s)
         profile = json.dumps(profiles[s["community_id"]], sort_keys=True, ensure_ascii=False)
         target = {"distribution": list(s["distribution"]), "estimator": s["estimator"]}
-        if s["margin"] >= pi_margin:
+        if s["margin"] < pi_margin:
+            skip("pi", "margin_below_pi_margin")
+        elif not s["label_robust"]:
+            skip("pi", "label_not_robust_to_exposure")
+        else:
             pi = {**base, "profile": profile, "label": s["label"], "margin": s["margin"]}
             rows["pi"].append(_with_id("pi", {**pi, "estimator": s["estimator"]}))
-        else:
-            skip("pi", "margin_below_pi_margin")
         if s["degenerate"]:
             skip("dp", "degenerate")
             skip("ci", "degenerate")

@@ -17,6 +17,7 @@ Python writes the other tables (raw observations, marts computed by ``transforms
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -46,6 +47,10 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("set TimeZone = 'UTC'")
+    # DuckDB takes 80% of RAM by default; past its limit it spills to <warehouse>.tmp
+    limit = os.environ.get("COMMUNITYBENCH_DUCKDB_MEMORY_LIMIT")
+    if limit:
+        con.execute("set memory_limit = ?", [limit])
     return con
 
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
-import openai
 import pyarrow as pa
 from tenacity import (
     RetryCallState,
@@ -72,13 +71,19 @@ class InvalidAnswer(ValueError):
     """The endpoint answered, but not with JSON that passes the validator."""
 
 
-# transient failures, retried with backoff (APITimeoutError is an APIConnectionError)
-_RETRYABLE = (
-    openai.RateLimitError,
-    openai.InternalServerError,
-    openai.APIConnectionError,
-    InvalidAnswer,
-)
+def _retryable() -> tuple[type[Exception], ...]:
+    """Transient failures, retried with backoff (APITimeoutError is an APIConnectionError).
+
+    openai is imported here, not at module level: it takes ~1 s to import, and every CLI
+    command (``communitybench ingest`` included) imports the stage list."""
+    import openai
+
+    return (
+        openai.RateLimitError,
+        openai.InternalServerError,
+        openai.APIConnectionError,
+        InvalidAnswer,
+    )
 
 
 def canonical_request(
@@ -158,6 +163,8 @@ class LLMClient:
         self._exponential = wait_exponential(
             multiplier=config.backoff_s, exp_base=2, max=config.backoff_max_s
         )
+        import openai
+
         # retries are ours (they also cover invalid answers), so the SDK's are off
         self._client = openai.OpenAI(
             base_url=config.base_url,
@@ -168,11 +175,14 @@ class LLMClient:
 
     def complete(self, request: dict, *, validate: Callable[[object], list[str]]) -> LLMResult:
         """One request, retried; the result holds the answer or the last failure's reason."""
+        import openai
+
         result = LLMResult(prompt_hash=prompt_hash(request), request=request)
+        retryable = _retryable()
         retrying = Retrying(
             stop=stop_after_attempt(self.config.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception_type(_RETRYABLE),
+            retry=retry_if_exception_type(retryable),
             sleep=self._sleep,
             reraise=True,
         )
@@ -180,7 +190,7 @@ class LLMClient:
             for attempt in retrying:
                 with attempt:
                     result.data = self._negotiated(request, validate, result)
-        except (*_RETRYABLE, openai.APIStatusError) as exc:  # 401/403/404...: retrying can't help
+        except (*retryable, openai.APIStatusError) as exc:  # 401/403/404...: retrying can't help
             result.error = f"{_reason(exc)} (after {result.attempts} attempt(s))"
         return result
 
@@ -194,6 +204,8 @@ class LLMClient:
 
     def _negotiated(self, request: dict, validate, result: LLMResult) -> dict:
         """One attempt; a 400/422 to json_schema switches to json_object and asks again."""
+        import openai
+
         while True:
             result.attempts += 1  # every HTTP request counts
             result.response_format = fmt = self.response_format

@@ -16,7 +16,9 @@ from tqdm import tqdm
 
 import warehouse
 from communitybench import __version__
-from communitybench.release import plots
+from communitybench.evaluate.baselines import release_baselines
+from communitybench.evaluate.harness import write_eval_files
+from communitybench.evaluate.release import Release
 from communitybench.release.versions import (
     RELEASE_VERSION,
     TASK_TABLES,
@@ -63,10 +65,16 @@ def export_splits(con, out: Path) -> dict[str, dict[str, int]]:
         warehouse.set_variables(
             con, {"export_table": TASK_TABLES[task], "export_task": task, "export_split": split}
         )
+        written = set()
         for fmt, suffix in (("parquet", "parquet"), ("json", "jsonl")):
             target = str(out / task / f"{split}.{suffix}").replace("'", "''")
-            con.execute(f"copy ({select}) to '{target}' (format {fmt})")
-        counts.setdefault(task, {})[split] = con.sql(select).aggregate("count(*)").fetchall()[0][0]
+            # COPY returns the rows it wrote: no third scan to count them
+            written.add(
+                con.execute(f"copy ({select}) to '{target}' (format {fmt})").fetchall()[0][0]
+            )
+        if len(written) != 1:
+            raise RuntimeError(f"{task}/{split}: parquet and jsonl rows differ ({sorted(written)})")
+        counts.setdefault(task, {})[split] = written.pop()
     return counts
 
 
@@ -117,6 +125,8 @@ def collect_stats(con) -> dict:
 
 def write_plots(con, out: Path) -> None:
     """The members map, community sizes and option distributions as PNG files."""
+    from communitybench.release import plots  # matplotlib: imported when a release is written
+
     out.mkdir(parents=True, exist_ok=True)
     vectors, labels = np.zeros((0, 2)), []
     if warehouse.table_exists(con, "members") and warehouse.table_exists(con, "memberships"):
@@ -174,6 +184,7 @@ def write_release(
     created_at: str,
     stage_versions: dict[str, str],
     input_fingerprint: str | None = None,
+    shortcut_audit: list[dict] | None = None,
 ) -> Path:
     """Build ``releases/<version>/`` in a temporary folder and publish it atomically."""
     releases_dir = Path(releases_dir)
@@ -189,6 +200,9 @@ def write_release(
         if previous is not None:
             diff["removed_items"] = removed_since(con, previous.get("items", []))
         (tmp / "ids.json").write_text(json.dumps(ids))
+        write_eval_files(tmp)
+        baselines = release_baselines(Release(tmp, {"version": version, "models": models}))
+        (tmp / "baselines.json").write_text(json.dumps(baselines, indent=1))
         (tmp / "stats.json").write_text(json.dumps(stats, indent=1, default=str))
         manifest = {
             "version": version,
@@ -205,6 +219,7 @@ def write_release(
             "stage_versions": stage_versions,
             "diff": diff,
             "input_fingerprint": input_fingerprint,
+            "shortcut_audit": shortcut_audit or [],
         }
         card = render_card(
             version=version,
@@ -216,6 +231,8 @@ def write_release(
                 k: manifest[k] for k in ("config_hash", "code_revision", "created_at")
             }
             | {"models": models},
+            baselines=baselines,
+            shortcut_audit=shortcut_audit,
         )
         (tmp / "README.md").write_text(card)
         manifest["files"] = {

@@ -19,7 +19,7 @@ from communitybench.release.versions import publish, sha256_file, staging_dir
 from transforms.card import render_card
 
 RAW_TABLES = ("raw_submissions", "raw_comments")
-COPIED = ("pi", "dp", "ccg", "ci", "plots", "stats.json", "ids.json")
+COPIED = ("pi", "dp", "ccg", "ci", "plots", "stats.json", "ids.json", "eval", "baselines.json")
 
 
 def input_fingerprint(con, *, config, code: dict, takedowns: Path | None) -> str:
@@ -74,6 +74,7 @@ def republish(releases_dir: Path, *, previous: str, version: str, created_at: st
             diff={"previous": previous, **kept, "removed_items": 0},
         )
         stats = json.loads((tmp / "stats.json").read_text())
+        baselines = tmp / "baselines.json"
         card = render_card(
             version=version,
             splits=manifest["row_counts"],
@@ -87,6 +88,7 @@ def republish(releases_dir: Path, *, previous: str, version: str, created_at: st
                 "reused_from": previous,
                 "models": manifest["models"],
             },
+            baselines=json.loads(baselines.read_text()) if baselines.exists() else None,
         )
         (tmp / "README.md").write_text(card)
         manifest["files"] = {

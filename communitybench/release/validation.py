@@ -12,8 +12,13 @@ columns computed in DuckDB (``transforms`` of the rule into SQL, see ``derived_c
 - ``exported = true``: no value of any text column equals a known username, and no handle-like
   username appears inside JSON columns (profiles)
 
-GX validates pandas frames (its DuckDB SQL datasource is broken in 1.24, see ENVIRONMENT.md).
-Failing expectations name the failing rows by the table key; Data Docs are written to a folder.
+The gate streams: every expectation is evaluated in DuckDB SQL over the whole table
+(``checks.py``: one scan of ``count(*) filter`` per table, a ``LIMIT``ed query naming the failing
+rows by the table key of a check that fails), so memory does not grow with the table. Great
+Expectations runs the same suite on a bounded sample of each table (at most ``GX_SAMPLE_ROWS``
+rows, plus the rows the SQL found failing) for its Data Docs; a failure GX finds there that the
+SQL did not is a failure too. Raw tables are checked by SQL only. GX's own DuckDB SQL datasource
+fails every expectation in 1.24 (see ENVIRONMENT.md), hence SQL written here.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import schemas
-import warehouse
+from communitybench.release import checks
+from communitybench.release.checks import ROW, derived_columns
 from schemas import TableSchema
 
-VALIDATION_VERSION = "validation_v1"
+VALIDATION_VERSION = "validation_v2"  # v2: SQL over every row, GX on a bounded sample
 MAX_KEYS_REPORTED = 20
-ROW = "__row"
+GX_SAMPLE_ROWS = 5_000
+SAMPLE_SEED = 7
 
 
 @dataclass
@@ -82,20 +89,6 @@ class ValidationFailed(RuntimeError):
         super().__init__(f"validation failed — the release is blocked:\n{lines}{docs}")
 
 
-def derived_columns(schema: TableSchema) -> dict[str, str]:
-    """SQL expressions (name -> expression) for the table-level checks of a schema."""
-    checks, exprs = schema.checks, {}
-    for col in checks.get("sums_to_one", []):
-        exprs[f"__sum_{col}"] = f"list_sum({col})"
-    for idx, target in checks.get("index_within", {}).items():
-        exprs[f"__{idx}_within_{target}"] = f"({idx} >= 0 and {idx} < len({target}))"
-    for col, other in checks.get("length_equals", {}).items():
-        exprs[f"__len_{col}_is_{other}"] = f"(len({col}) = {other})"
-    for idx, (lst, value) in checks.get("points_to", {}).items():
-        exprs[f"__{idx}_points_to_{value}"] = f"(coalesce({lst}[{idx} + 1] = {value}, false))"
-    return exprs
-
-
 def expectations_for(schema: TableSchema) -> list:
     """The GX expectations of a table, from its schema file."""
     import great_expectations as gx
@@ -143,8 +136,9 @@ def _column_checks(col) -> list:
     return out
 
 
-def table_frame(con, schema: TableSchema):
-    """The table as a pandas frame: list columns as their lengths, JSON as text, plus derived."""
+def table_frame(con, schema: TableSchema, source: str | None = None):
+    """The table (or the relation ``source`` of its rows) as a pandas frame: list columns as
+    their lengths, JSON as text, plus the derived columns."""
     cols = []
     for col in schema.columns:
         if col.type.endswith("[]"):
@@ -153,40 +147,17 @@ def table_frame(con, schema: TableSchema):
             cast_to = "VARCHAR" if col.type == "JSON" else col.type
             cols.append(f"{col.name}::{cast_to} as {col.name}")
     cols += [f"{expr} as {name}" for name, expr in derived_columns(schema).items()]
-    base = f"select row_number() over () as {ROW}, * from {schema.name}"
+    base = f"select row_number() over () as {ROW}, * from {source or schema.name}"
     select = ", ".join([ROW, *cols])
     if schema.checks.get("exported"):
         select += ", coalesce(hits.n, 0) as __username_hits"
         sql = (
-            f"with base as ({base}), hits as ({_username_hits_sql(con, schema)}) "
+            f"with base as ({base}), hits as ({checks.username_hits_sql(con, schema)}) "
             f"select {select} from base left join hits using ({ROW})"
         )
     else:
         sql = f"with base as ({base}) select {select} from base"
     return con.execute(sql).df()
-
-
-def _username_hits_sql(con, schema: TableSchema) -> str:
-    """Per row: how many text values equal a username, or JSON tokens equal a handle."""
-    sources = [t for t in ("stg_comments", "stg_submissions") if warehouse.table_exists(con, t)]
-    authors = " union ".join(f"select author from {t} where author is not null" for t in sources)
-    authors = authors or "select null::varchar as author where false"
-    texts = [c.name for c in schema.columns if c.type == "VARCHAR"]
-    lists = [c.name for c in schema.columns if c.type == "VARCHAR[]"]
-    jsons = [c.name for c in schema.columns if c.type == "JSON"]
-    values = " || ".join([f"[{', '.join(texts)}]" if texts else "[]::varchar[]", *lists])
-    token = "'[A-Za-z0-9_-]{3,}'"
-    tokens = " || ".join(f"regexp_extract_all({c}::varchar, {token})" for c in jsons) or "[]"
-    return f"""
-        select {ROW}, count(*) as n from (
-            select {ROW}, unnest({values}) as v, false as is_token from base
-            union all
-            select {ROW}, unnest({tokens}::varchar[]) as v, true as is_token from base
-        ) vals
-        inner join ({authors}) authors on authors.author = vals.v
-        where not is_token or regexp_matches(vals.v, '[0-9_-]|[a-z][A-Z]')
-        group by {ROW}
-    """
 
 
 def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> ValidationSummary:
@@ -196,7 +167,8 @@ def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> 
     summary = ValidationSummary(docs_dir=str(docs_dir) if docs_dir else None)
     for name in tables:
         schema = schemas.load_schema(name)
-        if warehouse.row_count(con, name) == 0:
+        rows, failures, count = sql_failures(con, schema)
+        if rows == 0:
             summary.tables[name] = {
                 "rows": 0,
                 "checks": 0,
@@ -205,19 +177,90 @@ def validate_tables(con, tables: list[str], *, docs_dir: Path | None = None) -> 
                 "status": "empty: nothing to check",
             }
             continue
-        frame = table_frame(con, schema)
-        result = _run_suite(context, schema, frame, docs=False)
-        failed = [r for r in result.results if not r.success]
+        sampled = 0
+        if schema.layer != "raw":  # raw tables: SQL only (they are the largest)
+            sampled, extra = _sample_failures(context, con, schema, failures)
+            failures += extra
         summary.tables[name] = {
-            "rows": len(frame),
-            "checks": len(result.results),
-            "passed": len(result.results) - len(failed),
-            "failed": len(failed),
+            "rows": rows,
+            "checks": count,
+            "passed": count - len({(f.expectation, f.column) for f in failures}),
+            "failed": len({(f.expectation, f.column) for f in failures}),
+            "gx_sample_rows": sampled,
         }
-        summary.failures += [_failure(schema, r, frame) for r in failed]
+        summary.failures += failures
     if docs_dir is not None:
         context.build_data_docs()  # once: the action per checkpoint re-renders everything
     return summary
+
+
+def sql_failures(con, schema: TableSchema) -> tuple[int, list[CheckFailure], int]:
+    """Every expectation of a table in DuckDB SQL: rows, failures naming up to
+    MAX_KEYS_REPORTED failing rows by key, and how many checks ran."""
+    present = {
+        c for (c,) in con.execute(f"select name from pragma_table_info('{schema.name}')").fetchall()
+    }
+    missing = [c for c in schema.column_names if c not in present]
+    failures = [
+        CheckFailure(
+            schema.name,
+            "expect_table_columns_to_match_set",
+            None,
+            len(missing),
+            [{"missing_column": c} for c in missing],
+        )
+    ] * bool(missing)
+    if missing:  # the row checks would name columns that are not there
+        return checks.count_failures(con, schema, [])[0], failures, 1
+    row_checks = checks.row_checks(schema)
+    rows, counts = checks.count_failures(con, schema, row_checks)
+    for check, count in zip(row_checks, counts, strict=True):
+        if count:
+            keys = checks.failing_keys(con, schema, check.unexpected, MAX_KEYS_REPORTED)
+            failures.append(CheckFailure(schema.name, check.expectation, check.column, count, keys))
+    set_checks = []
+    if schema.key:
+        expectation = "expect_column_values_to_be_unique"
+        if len(schema.key) > 1:
+            expectation = "expect_compound_columns_to_be_unique"
+        column = schema.key[0] if len(schema.key) == 1 else None
+        set_checks.append((expectation, column, checks.duplicate_keys))
+    if schema.checks.get("exported"):
+        between = "expect_column_values_to_be_between"
+        set_checks.append((between, "__username_hits", checks.username_rows))
+    for expectation, column, find in set_checks:
+        count, keys = find(con, schema, MAX_KEYS_REPORTED)
+        if count:
+            failures.append(CheckFailure(schema.name, expectation, column, count, keys))
+    return rows, failures, 1 + len(row_checks) + len(set_checks)
+
+
+def _sample_failures(context, con, schema: TableSchema, failures: list[CheckFailure]):
+    """GX on a bounded sample (plus the rows the SQL named): the sample's size, and failures GX
+    finds there that the SQL did not report."""
+    source = _sample_source(schema, failures)
+    frame = table_frame(con, schema, source)
+    result = _run_suite(context, schema, frame, docs=False)
+    known = {(f.expectation, f.column) for f in failures}
+    extra = [_failure(schema, r, frame) for r in result.results if not r.success]
+    return len(frame), [f for f in extra if (f.expectation, f.column) not in known]
+
+
+def _sample_source(schema: TableSchema, failures: list[CheckFailure]) -> str:
+    """At most GX_SAMPLE_ROWS rows (reservoir, seeded) plus the rows failures name by key."""
+    sample = (
+        f"(select * from {schema.name} "
+        f"using sample reservoir({GX_SAMPLE_ROWS} rows) repeatable ({SAMPLE_SEED}))"
+    )
+    named = [k for f in failures for k in f.failing_keys if set(k) <= set(schema.key)]
+    if not named or not schema.key:
+        return sample
+    keys = ", ".join(schema.key)
+    values = ", ".join(
+        "(" + ", ".join(checks.literal(k[c]) for c in schema.key) + ")" for k in named
+    )
+    failing = f"(select * from {schema.name} where ({keys}) in (values {values}))"
+    return f"(select * from {sample} union select * from {failing})"
 
 
 def _context(docs_dir: Path | None):

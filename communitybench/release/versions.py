@@ -14,7 +14,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-RELEASE_VERSION = "release_v2"  # v2: card and stats list estimators per source
+# v2: estimators per source in card and stats; v3: eval/ files, baselines.json, shortcut audit
+RELEASE_VERSION = "release_v3"
 TASK_TABLES = {"pi": "task_pi", "dp": "task_dp", "ccg": "task_ccg", "ci": "task_ci"}
 
 

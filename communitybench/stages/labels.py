@@ -1,10 +1,13 @@
 """Stage ``labels``: thread ownership → option sets → preference distributions.
 
 A thread speaks for community c when c's members make up at least ``own_share`` of its
-member-commenters (and at least ``own_min`` of them). Each owned thread's kept top-level replies
-are the candidate options; ``transforms/labels.py`` picks k of them (semantic divergence,
-sentiment spread, score contrast, posted within a window of each other) and estimates the
-community's distribution over them (Beta on real up/down votes, Dirichlet on scores).
+member-commenters (and at least ``own_min`` of them). An exposure model fitted on every thread
+per forum (``transforms/exposure.py``: delay after the submission, reply rank, thread size) gives
+each kept top-level reply its expected votes. Each owned thread's replies are the candidate
+options; ``transforms/labels.py`` picks k of them (semantic divergence, sentiment spread, score
+contrast, posted within a window of each other, with comparable expected exposure) and
+estimates the community's distribution over them from exposure-adjusted votes (Beta on real
+up/down votes, Dirichlet on scores), the raw-vote estimate kept beside it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import polars as pl
 import warehouse
 from communitybench.config import CommunitiesConfig, EmbedConfig, TasksConfig
 from communitybench.stage import Stage, StageParams, StageResult, Work
-from transforms import labels
+from transforms import exposure, labels
 from transforms.community_levels import LEVELS
 from warehouse import StageInputError
 
@@ -32,6 +35,10 @@ CANDIDATE_COLUMNS = (
     "created_s",
     "updown_known",
     "vector",
+    "delay_s",
+    "reply_rank",
+    "length",
+    "expected_exposure",
 )
 
 
@@ -63,6 +70,17 @@ def run(con, params: Params) -> StageResult:
     replies = warehouse.query(
         con, "int_reply_candidates", {**model, "updown_sources": list(t.updown_sources)}
     ).pl()
+    models = exposure.fit_exposure(
+        replies.rename({"subreddit": "forum", "score": "votes"}),
+        prior_replies=t.exposure_prior_replies,
+    )
+    replies = replies.with_columns(
+        pl.Series(
+            "expected_exposure",
+            exposure.expected_votes(replies.rename({"subreddit": "forum"}), models),
+            dtype=pl.Float64,
+        )
+    )
     # options depend on the thread only: chosen once, then one option set per owner and level
     first_owner = owned.unique("thread_id", keep="first", maintain_order=True).drop("level")
     candidates = replies.join(first_owner, on="thread_id", how="inner").select(CANDIDATE_COLUMNS)
@@ -83,6 +101,7 @@ def run(con, params: Params) -> StageResult:
         k=t.k,
         k_min=min(t.k_min, t.k),
         window_s=t.option_window_hours * 3600.0,
+        max_exposure_ratio=t.max_exposure_ratio,
         max_pool=t.max_pool,
         weights=(t.w_semantic, t.w_affect, t.w_popularity),
     )
@@ -91,6 +110,7 @@ def run(con, params: Params) -> StageResult:
         option_sets, a0=t.a0, b0=t.b0, max_share=t.dp_max_share, min_votes=t.min_votes
     ).with_columns(level=option_sets["level"])  # rows in option set order
     tables = {
+        "exposure_model": labels.rows_to_frame(models, "exposure_model"),
         "thread_ownership": ownership,
         "option_sets": option_sets,
         "distributions": distributions,
@@ -124,6 +144,12 @@ def run(con, params: Params) -> StageResult:
             "candidates_without_embedding": no_vector,
             "estimators": estimators,
             "degenerate": int(distributions["degenerate"].sum()),
+            "exposure_version": exposure.EXPOSURE_VERSION,
+            "exposure_model": {m["forum"]: m["coefficients"] for m in models},
+            "label_robust": int(distributions["label_robust"].sum()),
+            "label_changed_by_exposure": int(
+                (distributions["label"] != distributions["label_raw"]).sum()
+            ),
         },
     )
 
@@ -164,9 +190,9 @@ STAGE = Stage(
     version=labels.LABELS_VERSION,
     params=Params,
     run=run,
-    doc="thread ownership, option sets and preference distributions",
+    doc="exposure model, thread ownership, option sets and preference distributions",
     inputs=("stg_comments", "stg_submissions", "texts", "embeddings", "members", "memberships"),
-    outputs=("thread_ownership", "option_sets", "distributions"),
+    outputs=("exposure_model", "thread_ownership", "option_sets", "distributions"),
     reusable=True,
     carried_work=carried_work,
 )

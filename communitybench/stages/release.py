@@ -1,12 +1,15 @@
 """Stage ``release``: splits → validation gates → an atomic, versioned release folder.
 
 Instances get deterministic splits (leakage gates: no thread in two splits, no near-duplicate
-query across splits), every warehouse table is validated by the Great Expectations suite its
-schema file yields (a failure raises ``ValidationFailed`` naming the failing rows and publishes
-nothing), then ``releases/<version>/`` is written aside and renamed into place
-(``communitybench/release/``). When nothing the release derives from changed since the latest
-release (``reuse_decision``), the build republishes that release's files instead
-(``republish``) and skips every reusable stage.
+query across splits), community-blind baselines are scored on each test split (the shortcut
+gate, ``communitybench/release/shortcuts.py``: one that beats chance by more than
+``gates.max_shortcut_lift`` raises ``ShortcutGateFailed``), every warehouse table is
+validated by the Great Expectations suite its schema file yields (a failure raises
+``ValidationFailed`` naming the failing rows and publishes nothing), then
+``releases/<version>/`` is written aside and renamed into place (``communitybench/release/``).
+When nothing the release derives from changed since the latest release (``reuse_decision``),
+the build republishes that release's files instead (``republish``) and skips every reusable
+stage.
 """
 
 from __future__ import annotations
@@ -16,19 +19,25 @@ from pathlib import Path
 
 import schemas
 import warehouse
-from communitybench.config import BuildConfig, EmbedConfig, SplitsConfig
-from communitybench.release import export, incremental, validation
+from communitybench.config import BuildConfig, EmbedConfig, GatesConfig, SplitsConfig
+from communitybench.release import export, incremental, shortcuts, validation
 from communitybench.release.splits import assign_instance_splits
 from communitybench.release.validation import VALIDATION_VERSION
 from communitybench.release.versions import RELEASE_VERSION, next_version, utc_now
 from communitybench.sources.stackexchange.ingest import SE_INGEST_VERSION
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
+from transforms.baselines import BASELINES_VERSION
+from transforms.exposure import EXPOSURE_VERSION
+from transforms.shortcuts import SHORTCUTS_VERSION
 from transforms.splits import SPLITS_VERSION
 
 # the manifest's stage_versions: every stage (name → version) plus the release's own parts
 SUB_VERSIONS = {
     "splits": SPLITS_VERSION,
     "validation": VALIDATION_VERSION,
+    "shortcut_audit": SHORTCUTS_VERSION,
+    "baselines": BASELINES_VERSION,
+    "exposure": EXPOSURE_VERSION,  # the labels stage's exposure model
     "stackexchange_ingest": SE_INGEST_VERSION,
 }
 
@@ -37,6 +46,7 @@ class Params(StageParams):
     build_config: BuildConfig  # recorded whole in the manifest (and its hash)
     splits: SplitsConfig
     embed: EmbedConfig
+    gates: GatesConfig
     releases_dir: Path
     build_dir: Path
     version: str | None = None  # default: the UTC date, then -2, -3 for later builds that day
@@ -80,6 +90,10 @@ def run(con, params: Params) -> StageResult:
     current = fingerprint(con, params)
     warehouse.ensure_tables(con, layer="marts")
     gates = assign_instance_splits(con, params.splits, params.embed)
+    audit = shortcuts.audit_shortcuts(
+        con, embed=params.embed, max_lift=params.gates.max_shortcut_lift
+    )
+    shortcuts.check_shortcut_gate(audit)
     tables = [t.name for t in _tables_in(con)]
     docs = Path(params.build_dir) / name / "data_docs"
     summary = validation.validate_tables(con, tables, docs_dir=docs)
@@ -100,6 +114,7 @@ def run(con, params: Params) -> StageResult:
         created_at=now.isoformat(timespec="seconds"),
         stage_versions={**params.stage_versions, **SUB_VERSIONS},
         input_fingerprint=current,
+        shortcut_audit=audit,
     )
     return _result(name, path, summary.to_dict(), gates, reused_from=None)
 
@@ -171,8 +186,18 @@ STAGE = Stage(
     params=Params,
     run=run,
     doc="splits, validation gates, and an atomic versioned release folder",
-    inputs=("task_pi", "task_dp", "task_ccg", "task_ci"),
-    outputs=("instance_splits",),
+    # the shortcut audit reads the options' posting times, exposure and embeddings too
+    inputs=(
+        "task_pi",
+        "task_dp",
+        "task_ccg",
+        "task_ci",
+        "option_sets",
+        "stg_comments",
+        "texts",
+        "embeddings",
+    ),
+    outputs=("instance_splits", "shortcut_audit"),
     reusable=True,
     carry=lambda params, previous: republish(params, previous=previous),
     check=check,

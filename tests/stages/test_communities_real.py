@@ -1,7 +1,8 @@
 """Real text: the airline-subreddit sample (../shared) through ingest → staging → communities.
 
-The sample is an API scrape with its own field names; ``write_dumps`` adapts it to Pushshift
-NDJSON (the dump reader's input), so the real path from raw observations onwards is exercised.
+The sample is an API scrape with its own field names; ``airline_dumps`` (tests/fixtures/real.py)
+adapts it to Pushshift NDJSON (the dump reader's input), so the real path from raw observations
+onwards is exercised.
 Skipped when the shared data is not there.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from communitybench.settings import get_settings
 from tests.fixtures import demo
 from tests.fixtures.communities import COMMUNITY_STAGES
 from tests.fixtures.data import shared_path
+from tests.fixtures.real import airline_dumps
 from transforms.members import pseudonymize
 
 # two of the six subreddits keep the default run short (~2.1k real texts); across subreddits
@@ -29,49 +30,6 @@ SUBREDDITS = ["frontierairlines", "HawaiianAirlines"]
 # ~200 members of a small API sample are far sparser than a forum's worth: looser density
 COMMUNITIES = {"scope": "global", "pca_dim": 10, "min_cluster_size": 10, "min_samples": 3}
 KEY = "test-key-for-real-data"
-
-
-def epoch(date: str) -> int:
-    return int(datetime.fromisoformat(date).replace(tzinfo=UTC).timestamp())
-
-
-def write_dumps(folder: Path, out: Path, subreddits: list[str]) -> list[Path]:
-    """RS/RC NDJSON files (Pushshift field names) from reddit_posts.json / reddit_comments.json."""
-    posts = json.loads((folder / "reddit_posts.json").read_text(encoding="utf-8"))
-    comments = json.loads((folder / "reddit_comments.json").read_text(encoding="utf-8"))
-    posts = [p for p in posts if p["subreddit"] in subreddits]
-    sub_of = {p["id"]: p["subreddit"] for p in posts}
-    rs = [
-        {
-            "id": p["id"],
-            "subreddit": p["subreddit"],
-            "author": p["username"],
-            "title": p["title"],
-            "selftext": p["content"] or "",
-            "score": p["score"],
-            "num_comments": p["commentCount"],
-            "created_utc": epoch(p["date"]),
-        }
-        for p in posts
-    ]
-    rc = [
-        {
-            "id": c["id"],
-            "link_id": "t3_" + c["post_id"],
-            "parent_id": c["parent_id"],
-            "subreddit": sub_of[c["post_id"]],
-            "author": c["username"],
-            "body": c["content"],
-            "score": c["score"],
-            "created_utc": epoch(c["date"]),
-        }
-        for c in comments
-        if c["post_id"] in sub_of
-    ]
-    paths = [out / "RS_airlines.ndjson", out / "RC_airlines.ndjson"]
-    for path, rows in zip(paths, (rs, rc), strict=True):
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return paths
 
 
 @pytest.fixture
@@ -88,7 +46,7 @@ def airline_embedded(tmp_path_factory) -> tuple[Path, list[Path], dict]:
     embedding cache serves both scopes); tests copy the warehouse."""
     folder = shared_path("reddit", "airline-subreddits-2024", "data")
     root = tmp_path_factory.mktemp("airline")
-    dumps = write_dumps(folder, root, SUBREDDITS)
+    dumps = airline_dumps(folder, root, SUBREDDITS)
     config = demo.config_for(dumps)
     results = {}
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():

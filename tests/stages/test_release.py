@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import warehouse
 from communitybench import pipeline
+from communitybench.release.shortcuts import ShortcutGateFailed
 from communitybench.release.validation import ValidationFailed
 from communitybench.release.versions import ReleaseError, sha256_file
 from communitybench.stage import Work
@@ -83,12 +85,15 @@ def test_release_layout_manifest_and_card(releases, demo_build):
         "plots/members_map.png",
         "plots/option_distributions.png",
         "plots/community_sizes.png",
+        "baselines.json",
+        "eval/lm_eval/communitybench_dp.yaml",
+        "eval/prompts/judge.txt",
     ):
         assert data["files"][rel] == sha256_file(folder / rel)
     assert files_match_manifest(folder)
     assert data["config_hash"] == demo_build.config.config_hash()
     assert data["validation"]["success"] is True
-    assert data["stage_versions"]["release"] == "release_v2"
+    assert data["stage_versions"]["release"] == "release_v3"
     assert data["stage_versions"]["splits"] == "splits_v1"
     assert data["diff"] == {"previous": None}
     card = (folder / "README.md").read_text()
@@ -103,7 +108,8 @@ def test_the_result_says_what_was_built(releases):
     result = releases.first
     total = sum(releases.counts.values())
     assert result.work == (Work("releases", computed=1, note=f"{FIRST}: built and validated"),)
-    assert result.rows == {"instance_splits": total}
+    audited = len(manifest(releases.folder(result))["shortcut_audit"])
+    assert result.rows == {"instance_splits": total, "shortcut_audit": audited} and audited > 20
     checked = result.details["validation"]["tables"]
     assert "task_pi" in checked and "stg_comments" in checked
     assert result.notes == (
@@ -217,6 +223,10 @@ def test_unchanged_inputs_republish_the_latest_release(releases, demo_build, tmp
     assert republished["diff"]["removed_items"] == 0
     assert files_match_manifest(folder)
     assert f"reused_from: `{previous}`" in (folder / "README.md").read_text()
+    assert "## Baselines" in (folder / "README.md").read_text()
+    assert (folder / "eval" / "lm_eval" / "communitybench_pi.yaml").read_bytes() == (
+        tmp_path / "releases" / previous / "eval" / "lm_eval" / "communitybench_pi.yaml"
+    ).read_bytes()
     assert (tmp_path / "releases" / "LATEST").read_text().strip() == "r"
 
 
@@ -240,3 +250,86 @@ def test_changed_inputs_are_not_reusable(releases, demo_build, tmp_path):
         update={"clean": demo_build.config.clean.model_copy(update={"takedowns": takedowns})}
     )
     assert pipeline.reuse_decision(listed, releases.a, **extras)["reusable"] is False
+
+
+# per PI / DP test instance: its answer and its options' posting times (from staging)
+TEST_OPTIONS = """
+    with answers as (
+        select 'pi' as task, instance_id, option_ids, label from task_pi
+        union all
+        select 'dp', instance_id, option_ids,
+            list_position(distribution, list_max(distribution)) - 1
+        from task_dp
+    ),
+    o as (
+        select a.task, a.instance_id, a.label, unnest(a.option_ids) as option_id,
+            generate_subscripts(a.option_ids, 1) as pos
+        from answers a join instance_splits s using (task, instance_id)
+        where s.split = 'test'
+    )
+    select o.task, any_value(o.label), list(epoch(c.created_utc) order by o.pos)
+    from o join stg_comments c on 't1_' || c.id = o.option_id
+    group by o.task, o.instance_id
+"""
+
+
+def test_shortcut_audit_scores_each_test_split(releases, demo_build):
+    audit = read(
+        releases.a,
+        "select task, split, baseline, n, hits, chance, blocks from shortcut_audit order by all",
+    )
+    by = {
+        (task, baseline): (n, hits, chance, blocks)
+        for task, _, baseline, n, hits, chance, blocks in audit
+    }
+    assert {split for _, split, *_ in audit} == {"test"} and not any(r[-1] for r in audit)
+    for task in ("pi", "dp"):
+        rows = [(label, times) for t, label, times in read(releases.a, TEST_OPTIONS) if t == task]
+        earliest = sum(label == int(np.argmin(times)) for label, times in rows)
+        latest = sum(label == int(np.argmax(times)) for label, times in rows)
+        chance = float(np.mean([1 / len(times) for _, times in rows]))
+        assert by[task, "earliest"][:3] == (len(rows), earliest, pytest.approx(chance)) > (0,)
+        assert by[task, "latest"][1] == latest
+        assert by[task, "fixed_first"][1] == sum(label == 0 for label, _ in rows)
+        assert {"longest", "most_positive", "most_similar_query", "highest_exposure"} <= {
+            b for t, b in by if t == task
+        }
+    data = manifest(releases.folder(releases.first))
+    assert len(data["shortcut_audit"]) == len(audit)
+    card = (releases.folder(releases.first) / "README.md").read_text()
+    n, hits = by["pi", "earliest"][:2]
+    assert (
+        "## Shortcut audit" in card and f"| pi | test | earliest | {n} | {hits / n:.3f} |" in card
+    )
+
+
+PLANT_EARLIEST = """
+    with o as (
+        select instance_id, unnest(option_ids) as option_id,
+            generate_subscripts(option_ids, 1) - 1 as pos
+        from task_pi
+    ),
+    earliest as (
+        select o.instance_id, arg_min(o.pos, c.created_utc) as pos
+        from o join stg_comments c on 't1_' || c.id = o.option_id
+        group by o.instance_id
+    )
+    update task_pi set label = earliest.pos from earliest
+    where earliest.instance_id = task_pi.instance_id
+"""
+
+
+def test_a_planted_shortcut_blocks_the_release(demo_copy, demo_build, tmp_path):
+    # every PI label moved to the earliest option: "pick the first reply" now answers PI
+    with warehouse.connect(demo_copy) as con:
+        con.execute(PLANT_EARLIEST)
+    (tmp_path / "releases").mkdir()
+    with pytest.raises(ShortcutGateFailed) as info:
+        run_release(demo_copy, demo_build.config, tmp_path)
+    [line] = [f for f in info.value.failures if "'earliest'" in f]
+    assert line.startswith("pi/test: baseline 'earliest' accuracy 1.000")
+    assert "> max_shortcut_lift 0.10" in line
+    assert isinstance(info.value, ReleaseError)
+    assert entries(tmp_path / "releases") == []  # nothing published, nothing left behind
+    blocked = read(demo_copy, "select baseline from shortcut_audit where blocks and task = 'pi'")
+    assert ("earliest",) in blocked

@@ -46,6 +46,54 @@ def test_card_lists_sizes_drops_and_diff():
     assert card.index("split: train") < card.index("split: dev") < card.index("split: test")
 
 
+def test_card_shows_the_shortcut_audit():
+    row = {
+        "task": "pi",
+        "split": "test",
+        "baseline": "earliest",
+        "n": 30,
+        "accuracy": 0.5,
+        "chance": 0.25,
+        "lift": 0.25,
+        "ci_low": 0.3312,
+        "ci_high": 0.6688,
+        "ci_low_family": 0.25,
+        "max_lift": 0.1,
+        "blocks": True,
+    }
+    card = render_card(
+        version="v2",
+        splits={"pi": {"train": 8, "dev": 1, "test": 30}},
+        stats={},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={},
+        shortcut_audit=[
+            row,
+            {
+                **row,
+                "baseline": "fixed_first",
+                "accuracy": 0.2,
+                "lift": -0.05,
+                "ci_low": 0.095,
+                "ci_high": 0.373,
+                "blocks": False,
+            },
+        ],
+    )
+    assert "## Shortcut audit" in card and "chance + 0.10" in card
+    assert "| pi | test | earliest | 30 | 0.500 | 0.250 | 0.331–0.669 | +0.250 **blocks** |" in card
+    assert "| pi | test | fixed_first | 30 | 0.200 | 0.250 | 0.095–0.373 | -0.050 |" in card
+    assert "No test instances to audit." in render_card(
+        version="v",
+        splits={},
+        stats={},
+        diff={"previous": None},
+        validation={"success": True, "tables": {}},
+        manifest_summary={},
+    )
+
+
 def test_card_lists_the_estimator_of_each_source():
     rows = [
         {"source": "dump", "estimator": "dirichlet_score", "option_sets": 40, "usable": 31},
@@ -108,3 +156,20 @@ def test_card_reports_both_community_levels():
     assert "| forum | 2 | 2 | 150 | - | 61.0% |" in card
     assert "| sub | 5 | 3 | 24 | 0.84 | 12.5% |" in card
     assert "Sub-communities: 3" in card
+
+
+def test_baseline_table_lists_every_baseline_per_task():
+    from transforms.card import baseline_lines
+
+    table = {
+        "meta": {"split": "test", "notes": ["ci: no test instances"]},
+        "pi": {"longest": {"accuracy": 0.5}, "chance": {"accuracy": 0.25}},
+        "dp": {"uniform": {"kendall_tau": 0.0, "top1": 0.4, "jsd": 0.1234}},
+    }
+    lines = baseline_lines(table)
+    assert lines[0] == "## Baselines"
+    assert "| pi | chance | 0.250 |" in lines and "| pi | longest | 0.500 |" in lines
+    assert "| task | baseline | kendall_tau | top1 | jsd |" in lines
+    assert "| dp | uniform | 0.000 | 0.400 | 0.123 |" in lines
+    assert "- ci: no test instances" in lines
+    assert baseline_lines(None) == []

@@ -141,7 +141,7 @@ def test_select_options_prefers_popularity_and_sentiment_contrast():
     assert chosen["popularity"] == pytest.approx((np.log(101) - np.log(2)) / np.log(101))
 
 
-def _candidates(thread: str, n: int, updown: bool = False) -> list[dict]:
+def _candidates(thread: str, n: int, updown: bool = False, exposure=None) -> list[dict]:
     return [
         {
             "thread_id": thread,
@@ -156,6 +156,10 @@ def _candidates(thread: str, n: int, updown: bool = False) -> list[dict]:
             "sentiment": 0.1 * i,
             "vector": [float(i == j) for j in range(6)],
             "updown_known": updown,
+            "delay_s": 60.0 * i + 30.0,
+            "reply_rank": i,
+            "length": 7,
+            "expected_exposure": 1.0 if exposure is None else exposure[i],
         }
         for i in range(n)
     ]
@@ -166,7 +170,7 @@ def test_build_option_sets_and_distributions():
     sets, skipped = build_option_sets(
         pl.DataFrame(rows), k=4, k_min=3, window_s=3600, max_pool=10, weights=(1.0, 1.0, 1.0)
     )
-    assert skipped == {"too_few_candidates": 1, "no_subset_in_window": 0}
+    assert skipped == {"too_few_candidates": 1, "no_comparable_subset": 0}
     assert sets["thread_id"].to_list() == ["x", "z"]
     assert sets["k"].to_list() == [4, 4]
     again, _ = build_option_sets(
@@ -179,7 +183,15 @@ def test_build_option_sets_and_distributions():
     )
     assert again.sort("thread_id")["option_ids"].to_list() == sets["option_ids"].to_list()
     dists = build_distributions(sets, a0=1.0, b0=1.0, max_share=0.95, min_votes=5)
-    assert dists["estimator"].to_list() == [DIRICHLET_SCORE, BETA_UPDOWN]
+    # equal exposure: the adjusted estimate is the raw one, under the _exposure name
+    assert dists["estimator"].to_list() == [
+        DIRICHLET_SCORE + "_exposure",
+        BETA_UPDOWN + "_exposure",
+    ]
+    assert dists["estimator_raw"].to_list() == [DIRICHLET_SCORE, BETA_UPDOWN]
+    for p, raw in zip(dists["distribution"], dists["distribution_raw"], strict=True):
+        assert p.to_list() == pytest.approx(raw.to_list())
+    assert dists["label_robust"].to_list() == [True, True]
     for p in dists["distribution"].to_list():
         assert sum(p) == pytest.approx(1.0)
     z = sets.row(1, named=True)

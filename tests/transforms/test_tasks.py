@@ -63,7 +63,7 @@ def test_ci_hard_distractors_are_nearest_and_draws_are_deterministic():
     assert sorted(ids) == ["a", "far1"] and n_hard == 1
 
 
-def _option_set(thread, community, dist, margin, degenerate):
+def _option_set(thread, community, dist, margin, degenerate, robust=True):
     return {
         "thread_id": thread,
         "community_id": community,
@@ -77,6 +77,7 @@ def _option_set(thread, community, dist, margin, degenerate):
         "estimator": "dirichlet_score",
         "label": int(np.argmax(dist)),
         "margin": margin,
+        "label_robust": robust,
         "degenerate": degenerate,
     }
 
@@ -86,6 +87,7 @@ def test_build_instances_applies_the_task_rules():
         _option_set("s1", "a", [0.6, 0.3, 0.1], 0.3, False),
         _option_set("s2", "far1", [0.36, 0.34, 0.30], 0.02, False),
         _option_set("s3", "a", [0.96, 0.02, 0.02], 0.94, True),
+        _option_set("s4", "a", [0.5, 0.3, 0.2], 0.2, True, robust=False),
     ]
     profiles = {c: {"summary": f"profile {c}"} for c in CENTROIDS}
     refs = top_references(
@@ -112,10 +114,10 @@ def test_build_instances_applies_the_task_rules():
     assert [r["thread_id"] for r in rows["ccg"]] == ["s1"]
     assert rows["ccg"][0]["reference_ids"] == ["t1_w", "t1_x"]
     assert skipped == {
-        "pi": {"margin_below_pi_margin": 1},
-        "dp": {"degenerate": 1},
-        "ccg": {"no_endorsed_reply": 2},
-        "ci": {"degenerate": 1},
+        "pi": {"margin_below_pi_margin": 1, "label_not_robust_to_exposure": 1},
+        "dp": {"degenerate": 2},
+        "ccg": {"no_endorsed_reply": 3},
+        "ci": {"degenerate": 2},
     }
     pi = rows["pi"][0]
     assert pi["label"] == 0 and pi["query_id"] == "t3_s1" and pi["k"] == 3

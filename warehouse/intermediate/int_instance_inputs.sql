@@ -30,6 +30,7 @@ final as (
         distributions.estimator,
         distributions.label,
         distributions.margin,
+        distributions.label_robust,
         distributions.degenerate,
         stg_submissions.title as query_title,
         stg_submissions.selftext as query_body,

@@ -9,6 +9,7 @@ import pytest
 import zstandard
 
 from communitybench.sources.demo.forum import COMMENT_FIELDS, SUBMISSION_FIELDS, write_demo_forum
+from communitybench.sources.demo.world import planted_exposure
 from tests.fixtures.dumps import dump_lines, record_of
 
 MONTH_1 = ("RS_2026-01.zst", "RC_2026-01.zst")
@@ -138,12 +139,19 @@ def test_preferences_cover_top_level_replies_and_match_scores(forum):
         assert all(0 < int(first[c]["created_utc"]) - posted[sid] <= 3 * 3600 for c in prefs)
         assert sum(prefs.values()) == pytest.approx(1.0, abs=1e-5)
         p = np.array(list(prefs.values()))
-        q = np.array([first[c]["score"] for c in prefs], dtype=float)
-        q /= q.sum()
-        m = (p + q) / 2
-        kl = [np.sum(x[x > 0] * np.log2(x[x > 0] / m[x > 0])) for x in (p, q)]
-        jsd.append((kl[0] + kl[1]) / 2)
-    assert np.mean(jsd) < 0.05
+        # observed votes = intrinsic preference x planted exposure (delay, rank, length)
+        delays = [int(first[c]["created_utc"]) - posted[sid] for c in prefs]
+        exposure = planted_exposure(delays, [len(first[c]["body"]) for c in prefs])
+        votes = np.array([first[c]["score"] - 1 for c in prefs], dtype=float)
+        jsd.append([_jsd(p, votes / votes.sum()), _jsd(p, (q := votes / exposure) / q.sum())])
+    raw, adjusted = np.mean(jsd, axis=0)
+    assert adjusted < 0.05 and raw > 2 * adjusted, (raw, adjusted)
+
+
+def _jsd(p, q) -> float:
+    m = (p + q) / 2
+    kl = [np.sum(x[x > 0] * np.log2(x[x > 0] / m[x > 0])) for x in (p, q)]
+    return float(kl[0] + kl[1]) / 2
 
 
 def test_owner_community_writes_at_least_three_quarters_of_each_thread(forum):

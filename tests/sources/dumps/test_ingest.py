@@ -10,7 +10,7 @@ import pytest
 from communitybench.sources.dumps import ingest as dumps
 from communitybench.sources.dumps.ingest import ingest_paths
 from tests.fixtures.data import shared_path
-from tests.fixtures.dumps import comment, count, line, write_dump
+from tests.fixtures.dumps import JAN_1_2026, comment, count, line, write_dump
 
 
 def test_real_pushshift_head_counts(con):
@@ -149,3 +149,46 @@ def test_missing_file_is_a_clear_error(con, tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
         ingest_paths(con, [tmp_path / "nope.zst"], progress=False)
     assert count(con, "select count(*) from ingest_runs") == 0
+
+
+def test_values_parsed_by_json_type(con, tmp_path):
+    """One json_transform per line: numbers, booleans and strings of each field read as the
+    contract's types; a body holding an object is quarantined; a resumed file adds nothing."""
+    rows = [
+        comment(1, score="7", ups=3.0, stickied=True, body='caf\u00e9 "quoted"'),
+        comment(2, created_utc=JAN_1_2026 + 0.5, stickied="false", distinguished="moderator"),
+        {  # only the fullname; retrieved in _meta (Arctic Shift)
+            **{k: v for k, v in comment(3).items() if k not in ("id", "retrieved_on")},
+            "name": "t1_c3",
+            "_meta": {"retrieved_2nd_on": JAN_1_2026 + 3600},
+        },
+        comment(4, body={"nested": "object"}),
+        comment(5, link_id="s2"),  # link_id without its t3_ prefix is kept as is
+    ]
+    path = write_dump(tmp_path / "RC_types.zst", [line(r) for r in rows])
+    [report] = ingest_paths(con, [path], progress=False)
+    assert (report.lines_read, report.comments, dict(report.quarantined)) == (
+        5,
+        4,
+        {"bad_type:body": 1},
+    )
+    got = con.execute(
+        "select id, link_id, body, score, ups, stickied, distinguished, created_utc, "
+        "retrieved_at, source_line from raw_comments order by id"
+    ).fetchall()
+    day = datetime(2026, 1, 1)
+    assert got == [
+        ("c1", "s1", 'café "quoted"', 7, 3, True, None, datetime(2026, 1, 1, 0, 0, 1),
+         datetime(2026, 1, 2), 1),
+        ("c2", "s1", "a perfectly normal comment number 2", 2, 2, False, "moderator",
+         datetime(2026, 1, 1, 0, 0, 0, 500000), datetime(2026, 1, 2), 2),
+        ("c3", "s1", "a perfectly normal comment number 3", 3, 3, False, None,
+         datetime(2026, 1, 1, 0, 0, 3), day.replace(hour=1), 3),
+        ("c5", "s2", "a perfectly normal comment number 5", 5, 5, False, None,
+         datetime(2026, 1, 1, 0, 0, 5), datetime(2026, 1, 2), 5),
+    ]  # fmt: skip
+    assert con.execute("select source_line, reason from quarantine").fetchall() == [
+        (4, "bad_type:body")
+    ]
+    [again] = ingest_paths(con, [path], progress=False)
+    assert again.skipped and count(con, "select count(*) from raw_comments") == 4

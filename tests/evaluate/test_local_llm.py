@@ -1,0 +1,71 @@
+"""A real local model end to end: llama.cpp's OpenAI-compatible server with SmolLM2-135M-Instruct
+answering the release's prompts (skipped unless `make llm-setup` has installed both)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from communitybench.evaluate.chat import ChatConfig
+from communitybench.evaluate.release import open_release
+from communitybench.evaluate.runner import run_model
+from communitybench.evaluate.score import evaluate_predictions
+from communitybench.inference.local_llm import SMOLLM2_NAME, missing_parts, server_command
+
+pytestmark = [
+    pytest.mark.llm,
+    pytest.mark.skipif(bool(missing_parts()), reason="; ".join(missing_parts()) or "ready"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    port = free_port()
+    process = subprocess.Popen(
+        server_command(port=port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/models", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama.cpp server did not start in 120 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_smollm2_answers_the_shipped_prompts_and_is_scored(smollm2, demo_release, tmp_path):
+    release = open_release(demo_release)
+    config = ChatConfig(base_url=smollm2, model=SMOLLM2_NAME, concurrency=1, max_tokens=64)
+    predictions, stats = run_model(
+        release, config, split="test", work_dir=tmp_path, tasks=("pi",), progress=False
+    )
+    n = len(release.instances("pi", "test"))
+    counts = stats["tasks"]["pi"]
+    assert counts["instances"] == n and counts["failed"] == 0
+    valid = len(predictions.read_text().splitlines())
+    assert valid == n - counts["invalid"]
+    assert stats["response_format"] == "json_object"  # llama.cpp refuses json_schema
+    metrics = evaluate_predictions(release, predictions, allow_missing=True)
+    assert metrics["pi"]["accuracy"]["n"] == n
+    assert 0.0 <= metrics["pi"]["accuracy"]["value"] <= 1.0
+    for line in predictions.read_text().splitlines():
+        row = json.loads(line)
+        assert 0 <= row["prediction"] < 5
