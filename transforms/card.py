@@ -178,6 +178,8 @@ ESTIMATORS = {
     "options, used where down votes are unknown (Reddit hides them; a Stack Exchange dump "
     "without Votes.xml has none)",
 }
+EXPOSED = "; votes divided by their expected exposure (posting delay, reply rank) first"
+ESTIMATORS |= {f"{name}_exposure": text + EXPOSED for name, text in ESTIMATORS.items()}
 
 
 def _estimator_lines(rows: list[dict]) -> list[str]:
@@ -194,7 +196,7 @@ def _estimator_lines(rows: list[dict]) -> list[str]:
     used = sorted({r["estimator"] for r in rows})
     lines += [f"- **{e}**: {ESTIMATORS.get(e, e)}." for e in used]
     for r in rows:
-        if r["source"] == "stackexchange" and r["estimator"] != "beta_updown":
+        if r["source"] == "stackexchange" and not r["estimator"].startswith("beta_updown"):
             lines.append(
                 f"- stackexchange: {r['option_sets']} option sets use {r['estimator']} "
                 "(score only): the site dump had no Votes.xml, so no up and down votes."

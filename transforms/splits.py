@@ -13,7 +13,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-SPLITS_VERSION = "splits_v1"
+SPLITS_VERSION = "splits_v2"  # v2: unseen-community groups follow the sub-community
 SPLIT_NAMES = ("train", "dev", "test")
 
 

@@ -4,7 +4,8 @@ Reference-based community consistency, with the encoder the release was built wi
 vectors, so a dot product is a cosine):
 
 - ``similarity``: mean cosine of the generation to the community's references for the query;
-- the contrast set: the ``CONTRAST`` CCG instances of *other* communities (any split of the
+- the contrast set: the ``CONTRAST`` CCG instances of *other* communities of the same level,
+  from other threads (any split of the
   release) whose queries are most similar to this one, each with its own references;
 - ``consistency``: similarity minus the mean similarity to the contrast instances' references;
 - ``win_rate``: the share of contrast instances whose references the generation is less similar
@@ -76,11 +77,17 @@ def consistency_values(release: Release, rows: list[dict], generations: dict) ->
     index = {r["instance_id"]: i for i, r in enumerate(pool_rows)}
     gen = encode(release, [generations[r["instance_id"]] for r in scored])
     communities = np.array([r["community_id"] for r in pool_rows])
+    threads = np.array([r.get("thread_id", r["instance_id"]) for r in pool_rows])
+    levels = np.array([r.get("level", "") for r in pool_rows])
     out = {}
     for g, row in zip(gen, scored, strict=True):
         i = index[row["instance_id"]]
         own = float(g @ centroids[i])
-        others = np.flatnonzero(communities != row["community_id"])
+        # other communities of the same level, other threads (a thread's forum and sub
+        # instances share query and references, so they are no contrast)
+        others = np.flatnonzero(
+            (communities != row["community_id"]) & (threads != threads[i]) & (levels == levels[i])
+        )
         values = {"similarity": own}
         if others.size:
             nearest = others[np.argsort(-(queries[others] @ queries[i]), kind="stable")[:CONTRAST]]

@@ -50,11 +50,12 @@ def assign_instance_splits(con, splits: SplitsConfig, embed: EmbedConfig) -> dic
     merged = {t: t for t, _ in threads}
     if vectors is not None and group_by == "thread":
         merged = merge_near_duplicates([t for t, _ in threads], vectors, threshold=near_dup_cosine)
-    communities = rows["community_id"].to_pylist()
-    groups = [
-        merged[t] if group_by == "thread" else c
-        for t, c in zip(thread_ids, communities, strict=True)
-    ]
+    if group_by == "thread":
+        groups = [merged[t] for t in thread_ids]
+    else:
+        groups = community_groups(
+            thread_ids, rows["community_id"].to_pylist(), rows["level"].to_pylist()
+        )
     assigned = assign_splits(groups, seed=splits.seed, fractions=splits.fractions)
     table = rows.select(["task", "instance_id", "thread_id", "community_id"])
     table = table.append_column("group_key", pa.array(groups, pa.string()))
@@ -63,6 +64,16 @@ def assign_instance_splits(con, splits: SplitsConfig, embed: EmbedConfig) -> dic
     return split_gates(
         thread_ids, assigned, threads, vectors, rows["task"].to_pylist(), near_dup_cosine
     )
+
+
+def community_groups(thread_ids: list[str], communities: list[str], levels: list[str]) -> list:
+    """Group keys of an unseen-communities split: a thread's instances at both levels go with its
+    sub-community (so no thread straddles two splits); threads no sub owns go with their forum.
+    Every sub-community lands in one split; a forum's threads may spread over several."""
+    sub_of = {
+        t: c for t, c, lvl in zip(thread_ids, communities, levels, strict=True) if lvl == "sub"
+    }
+    return [sub_of.get(t, c) for t, c in zip(thread_ids, communities, strict=True)]
 
 
 def _nullable(name: str) -> pa.Schema:

@@ -55,7 +55,13 @@ def test_consistency_equals_its_definition(demo_release, tmp_path):
         g = encode([generations[r["instance_id"]]])[0]
         own = float(g @ centroid[r["instance_id"]])
         others = sorted(
-            (r2 for r2 in pool if r2["community_id"] != r["community_id"]),
+            (
+                r2
+                for r2 in pool
+                if r2["community_id"] != r["community_id"]
+                and r2["thread_id"] != r["thread_id"]
+                and r2.get("level") == r.get("level")
+            ),
             key=lambda r2: -float(qv[r2["instance_id"]] @ qv[r["instance_id"]]),
         )[:CONTRAST]
         contrast = np.array([g @ centroid[o["instance_id"]] for o in others])

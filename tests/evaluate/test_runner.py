@@ -4,6 +4,7 @@ answers the shipped prompts deterministically, so every metric is derivable by h
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,11 @@ def rows(release: Path, task: str) -> list[dict]:
 def test_model_run_scores_what_the_fake_answered(demo_release, tmp_path):
     instances = {t: rows(demo_release, t) for t in TASKS}
     pi, dp, ci = instances["pi"], instances["dp"], instances["ci"]
-    bad = pi[-1]["instance_id"]  # answers out of range, also after the repair turn
+    # answers out of range, also after the repair turn; the fake finds an instance by its query
+    # and options, so pick one no other level's instance shares them with
+    signature = Counter((r["query_title"], tuple(r["option_texts"])) for r in pi)
+    unique = [r for r in pi if signature[(r["query_title"], tuple(r["option_texts"]))] == 1]
+    bad = unique[-1]["instance_id"]
     fake = FakeOpenAI(eval_answer(instances, out_of_range={bad}), reject_json_schema=True)
     out = tmp_path / "metrics.json"
     args = ["evaluate", "--release", str(demo_release), "--model", "fake-eval", "--out", str(out)]

@@ -52,10 +52,24 @@ def test_gates_count_each_task_split_and_same_seed_gives_the_same_splits(
 
 
 def test_unseen_community_split_groups_by_community(demo_copy, demo_build):
-    assign_splits(demo_copy, demo_build.config, group_by="community")
-    rows = read(demo_copy, "select distinct community_id, group_key, split from instance_splits")
-    assert all(c == g for c, g, _ in rows)
-    assert len({c for c, _, _ in rows}) == len(rows)  # one split per community
+    gates = assign_splits(demo_copy, demo_build.config, group_by="community")
+    assert gates["threads_in_two_splits"] == []
+    subs = read(
+        demo_copy,
+        "select distinct s.community_id, s.split from instance_splits s join communities c "
+        "on c.community_id = s.community_id and c.level = 'sub'",
+    )
+    assert subs and len({c for c, _ in subs}) == len(subs)  # one split per sub-community
+    # a thread with sub-level instances is grouped under that sub at both levels, others
+    # under their forum
+    rows = read(
+        demo_copy,
+        "select s.group_key, coalesce(o.community_id, s.community_id) from instance_splits s "
+        "left join (select distinct i.thread_id, i.community_id from instance_splits i "
+        "join communities c on c.community_id = i.community_id and c.level = 'sub') o "
+        "using (thread_id)",
+    )
+    assert rows and all(g == expected for g, expected in rows)
 
 
 def test_without_every_query_vector_the_near_duplicate_check_is_skipped(demo_copy, demo_build):

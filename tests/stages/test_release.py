@@ -94,7 +94,7 @@ def test_release_layout_manifest_and_card(releases, demo_build):
     assert data["config_hash"] == demo_build.config.config_hash()
     assert data["validation"]["success"] is True
     assert data["stage_versions"]["release"] == "release_v3"
-    assert data["stage_versions"]["splits"] == "splits_v1"
+    assert data["stage_versions"]["splits"] == "splits_v2"
     assert data["diff"] == {"previous": None}
     card = (folder / "README.md").read_text()
     assert card.startswith(f"---\npretty_name: communitybench {FIRST}\n")

@@ -2,13 +2,13 @@
 with
 
 instances as (
-    select 'pi' as task, instance_id, thread_id, community_id, query_id, from task_pi
+    select 'pi' as task, instance_id, thread_id, community_id, level, query_id, from task_pi
     union all
-    select 'dp' as task, instance_id, thread_id, community_id, query_id, from task_dp
+    select 'dp' as task, instance_id, thread_id, community_id, level, query_id, from task_dp
     union all
-    select 'ccg' as task, instance_id, thread_id, community_id, query_id, from task_ccg
+    select 'ccg' as task, instance_id, thread_id, community_id, level, query_id, from task_ccg
     union all
-    select 'ci' as task, instance_id, thread_id, community_id, query_id, from task_ci
+    select 'ci' as task, instance_id, thread_id, community_id, level, query_id, from task_ci
 ),
 
 final as (

@@ -180,7 +180,7 @@ def test_a_site_without_votes_builds_tasks_on_scores(tmp_path):
     print(f"\nPosts.xml only (questions {FIRST_QUESTIONS + 1}-450): {counts}")
     assert counts["task_pi"] and counts["task_dp"] and counts["task_ccg"], counts
     assert results["labels"].details["estimators"] == {
-        "dirichlet_score": results["labels"].details["option_sets"]
+        "dirichlet_score_exposure": results["labels"].details["option_sets"]
     }
     assert demo.read(wh, "select count(ups), count(downs) from stg_comments") == [(0, 0)]
 
@@ -208,12 +208,14 @@ def check_beta_updown(se_build, *, min_option_sets: int) -> None:
     print(f"\nquantumcomputing through the stages: {figures}")
     assert figures["communities"] >= 2
     assert labels["option_sets"] >= min_option_sets
-    assert labels["estimators"] == {"beta_updown": labels["option_sets"]}
+    # the published distribution is exposure-adjusted (issue 13); the raw Beta estimate beside it
+    assert labels["estimators"] == {"beta_updown_exposure": labels["option_sets"]}
     votes = real_votes(folder)
     rows = demo.read(
         wh,
-        "select d.option_ids, d.distribution, d.a0, d.b0, o.updown_known, o.ups, o.downs "
-        "from distributions d join option_sets o using (option_set_id)",
+        "select d.option_ids, d.distribution_raw, d.a0, d.b0, o.updown_known, o.ups, o.downs "
+        "from distributions d join option_sets o using (option_set_id) "
+        "where d.estimator_raw = 'beta_updown'",
     )
     assert len(rows) == labels["option_sets"]
     with_downs = 0

@@ -103,8 +103,8 @@ def test_the_card_lists_the_estimator_of_each_source(mixed):
         "group by all order by all",
     )
     assert [(s, e) for s, e, _ in expected] == [
-        ("dump", "dirichlet_score"),
-        ("stackexchange", "beta_updown"),
+        ("dump", "dirichlet_score_exposure"),  # exposure-adjusted (issue 13)
+        ("stackexchange", "beta_updown_exposure"),
     ]
     card = (release / "README.md").read_text()
     assert "## Preference estimators per source" in card
