@@ -143,6 +143,12 @@ class ChatClient:
                 if fmt != JSON_SCHEMA:
                     raise
                 self.response_format = JSON_OBJECT
+            except openai.InternalServerError as error:
+                # llama-cpp-python's server answers an unknown response_format with a 500 that
+                # names it (a validation error), not a 400: that is "unsupported", not transient
+                if fmt != JSON_SCHEMA or "response_format" not in str(error):
+                    raise
+                self.response_format = JSON_OBJECT
 
     def _create(self, messages: list[dict], schema: dict, fmt: str) -> str:
         if fmt == JSON_SCHEMA:

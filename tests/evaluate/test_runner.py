@@ -32,11 +32,12 @@ def test_model_run_scores_what_the_fake_answered(demo_release, tmp_path):
     signature = Counter((r["query_title"], tuple(r["option_texts"])) for r in pi)
     unique = [r for r in pi if signature[(r["query_title"], tuple(r["option_texts"]))] == 1]
     bad = unique[-1]["instance_id"]
-    fake = FakeOpenAI(eval_answer(instances, out_of_range={bad}), reject_json_schema=True)
+    fake = FakeOpenAI(eval_answer(instances, out_of_range={bad}), reject_json_schema=500)
     out = tmp_path / "metrics.json"
     args = ["evaluate", "--release", str(demo_release), "--model", "fake-eval", "--out", str(out)]
     with fake:
-        # the first request is refused (json_schema), the next answer is cut in half
+        # the first request is refused (json_schema, with llama.cpp's 500), the next answer is
+        # cut in half
         fake.fail_next = ["pass", "invalid_json"]
         result = CliRunner().invoke(app, [*args, "--base-url", fake.base_url, "--concurrency", "1"])
         assert result.exit_code == 0, result.output

@@ -44,10 +44,12 @@ class FakeOpenAI:
         fail_next: Outcomes for the next requests, consumed first: an HTTP status (429, 500,
             ...), a (status, headers) pair, or "invalid_json" / "schema_invalid" for a 200
             whose content is unusable.
-        reject_json_schema: Answer 400 to requests asking for ``json_schema`` output.
+        reject_json_schema: Answer 400 to requests asking for ``json_schema`` output; an int is
+            the status to answer with instead (llama-cpp-python's server answers 500, naming
+            the ``response_format`` field).
     """
 
-    def __init__(self, answer=profile_answer, *, reject_json_schema: bool = False):
+    def __init__(self, answer=profile_answer, *, reject_json_schema: bool | int = False):
         self.answer = answer
         self.reject_json_schema = reject_json_schema
         self.requests: list[dict] = []
@@ -81,8 +83,14 @@ class FakeOpenAI:
             error = {"message": f"scripted {status}", "type": "server_error"}
             return status, {"error": error}, headers
         if self.reject_json_schema and fmt == "json_schema":
-            message = "response_format type json_schema is not supported; use json_object"
-            return 400, {"error": {"message": message, "type": "invalid_request_error"}}, {}
+            if self.reject_json_schema is True:
+                message = "response_format type json_schema is not supported; use json_object"
+                return 400, {"error": {"message": message, "type": "invalid_request_error"}}, {}
+            message = (  # what llama-cpp-python 0.3.36's server says, with its status
+                "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}]"
+            )
+            return self.reject_json_schema, {"error": {"message": message}}, {}
         content = json.dumps(self.answer(body))
         if outcome == "invalid_json":
             content = content[: len(content) // 2]
