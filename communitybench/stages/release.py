@@ -28,6 +28,7 @@ from communitybench.sources.stackexchange.ingest import SE_INGEST_VERSION
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
 from transforms.baselines import BASELINES_VERSION
 from transforms.exposure import EXPOSURE_VERSION
+from transforms.metrics import METRICS_VERSION
 from transforms.shortcuts import SHORTCUTS_VERSION
 from transforms.splits import SPLITS_VERSION
 
@@ -37,6 +38,7 @@ SUB_VERSIONS = {
     "validation": VALIDATION_VERSION,
     "shortcut_audit": SHORTCUTS_VERSION,
     "baselines": BASELINES_VERSION,
+    "metrics": METRICS_VERSION,  # how baselines.json is scored
     "exposure": EXPOSURE_VERSION,  # the labels stage's exposure model
     "stackexchange_ingest": SE_INGEST_VERSION,
 }
