@@ -4,7 +4,6 @@ answers the shipped prompts deterministically, so every metric is derivable by h
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +26,14 @@ def rows(release: Path, task: str) -> list[dict]:
 def test_model_run_scores_what_the_fake_answered(demo_release, tmp_path):
     instances = {t: rows(demo_release, t) for t in TASKS}
     pi, dp, ci = instances["pi"], instances["dp"], instances["ci"]
-    # answers out of range, also after the repair turn; the fake finds an instance by its query
-    # and options, so pick one no other level's instance shares them with
-    signature = Counter((r["query_title"], tuple(r["option_texts"])) for r in pi)
-    unique = [r for r in pi if signature[(r["query_title"], tuple(r["option_texts"]))] == 1]
-    bad = unique[-1]["instance_id"]
+
+    # answers out of range, also after the repair turn. The fake finds an instance by its query
+    # and options, which a thread's forum- and sub-level instances share: all of them go bad.
+    def signature(r: dict) -> tuple:
+        return r["query_title"], tuple(r["option_texts"])
+
+    bad = next(r["instance_id"] for r in pi if signature(r) == signature(pi[-1]))
+    bad_rows = {r["instance_id"] for r in pi if signature(r) == signature(pi[-1])}
     fake = FakeOpenAI(eval_answer(instances, out_of_range={bad}), reject_json_schema=500)
     out = tmp_path / "metrics.json"
     args = ["evaluate", "--release", str(demo_release), "--model", "fake-eval", "--out", str(out)]
@@ -51,12 +53,12 @@ def test_model_run_scores_what_the_fake_answered(demo_release, tmp_path):
     assert all(t["cached"] == t["instances"] for t in rerun["model_run"]["tasks"].values())
     # PI: the longest reply, except the one instance whose answers stayed invalid (wrong)
     longest = [
-        r["instance_id"] != bad
+        r["instance_id"] not in bad_rows
         and int(np.argmax([len(t) for t in r["option_texts"]])) == r["label"]
         for r in pi
     ]
     assert metrics["pi"]["accuracy"]["value"] == pytest.approx(np.mean(longest), abs=1e-9)
-    assert metrics["missing"].get("pi") == 1
+    assert metrics["missing"].get("pi") == len(bad_rows)
     # DP: uniform → tau-b 0, top-1 = the first option is the favourite, JSD against uniform
     uniform_jsd = [
         jensenshannon(np.ones(r["k"]) / r["k"], r["distribution"], base=2) ** 2 for r in dp

@@ -175,7 +175,7 @@ def test_a_site_without_votes_builds_tasks_on_scores(tmp_path):
     source = shared_path("stackexchange", "quantumcomputing-2018", "data")
     folder = slice_dump(source, tmp_path / "data", slice(FIRST_QUESTIONS, 450), files=("Posts",))
     _, wh, _, results, _ = build(folder, tmp_path / "wh.duckdb")
-    assert results["communities"].rows["communities"] >= 2
+    assert results["communities"].rows["communities"] >= 1  # the site's forum community, always
     counts = {t: demo.read(wh, f"select count(*) from {t}")[0][0] for t in TASK_TABLES}
     print(f"\nPosts.xml only (questions {FIRST_QUESTIONS + 1}-450): {counts}")
     assert counts["task_pi"] and counts["task_dp"] and counts["task_ccg"], counts
