@@ -75,16 +75,16 @@ def test_model_run_scores_what_the_fake_answered(demo_release, tmp_path):
     assert metrics["ccg"]["similarity"]["n"] == len(instances["ccg"])
     run = metrics["model_run"]
     assert run["response_format"] == "json_object"  # json_schema refused, like llama.cpp
-    # repaired: the cut answer (then valid) and the out-of-range one (still invalid)
+    # repaired: the cut answer (then valid) and the out-of-range ones (still invalid)
     assert run["tasks"]["pi"] == {
         "instances": len(pi),
         "cached": 0,
-        "repaired": 2,
-        "invalid": 1,
+        "repaired": 1 + len(bad_rows),
+        "invalid": len(bad_rows),
         "failed": 0,
     }
     repairs = [r for r in fake.requests if len(r["messages"]) == 3]
-    assert len(repairs) == 2
+    assert len(repairs) == 1 + len(bad_rows)
     assert all("could not be used" in r["messages"][2]["content"] for r in repairs)
 
 
