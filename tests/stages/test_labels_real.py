@@ -22,17 +22,7 @@ from tests.fixtures import demo
 from tests.fixtures.data import shared_path
 from tests.fixtures.real import airline_dumps, college_dumps
 
-STAGES = (
-    "ingest",
-    "staging",
-    "texts",
-    "embeddings",
-    "members",
-    "communities",
-    "labels",
-    "profiles",
-    "tasks",
-)
+STAGES = demo.BUILD_STAGES  # every stage up to tasks
 # two airlines as tests/stages/test_communities_real.py; two college subreddits' latest threads
 SAMPLES = {
     "airline": ("airline-subreddits-2024/data", ["frontierairlines", "HawaiianAirlines"]),
