@@ -200,6 +200,7 @@ class TasksConfig(_Section):
     option_window_hours: float = Field(6.0, gt=0)  # early-comment guard
     max_exposure_ratio: float = Field(4.0, ge=1)  # options' expected votes within this factor
     exposure_prior_replies: float = Field(100.0, ge=0)  # pooled exposure shape weighs like these
+    exposure_fit: Literal["loglinear", "poisson"] = "loglinear"  # transforms/exposure.py FITS
     max_pool: int = Field(10, ge=3, le=16)
     w_semantic: float = Field(1.0, ge=0)
     w_affect: float = Field(1.0, ge=0)

@@ -19,8 +19,8 @@ import pyarrow as pa
 import schemas
 from transforms.exposure import adjust_counts
 
-LABELS_VERSION = "labels_v4"  # v2: U and D only where rows carry them; v3: per community level;
-# v4: exposure-adjusted distributions, comparable-exposure options
+LABELS_VERSION = "labels_v5"  # v2: U and D only where rows carry them; v3: per community level;
+# v4: exposure-adjusted distributions, comparable-exposure options; v5: Poisson exposure fit
 BETA_UPDOWN = "beta_updown"
 DIRICHLET_SCORE = "dirichlet_score"
 EXPOSURE_SUFFIX = "_exposure"  # estimator names of the exposure-adjusted estimates

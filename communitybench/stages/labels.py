@@ -73,6 +73,7 @@ def run(con, params: Params) -> StageResult:
     models = exposure.fit_exposure(
         replies.rename({"subreddit": "forum", "score": "votes"}),
         prior_replies=t.exposure_prior_replies,
+        fit=t.exposure_fit,
     )
     replies = replies.with_columns(
         pl.Series(

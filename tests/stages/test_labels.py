@@ -145,7 +145,7 @@ def test_stage_result_counts_what_the_data_holds(demo_build):
             "from thread_ownership t group by level order by level",
         )
     )
-    assert result.name == "labels" and result.version == "labels_v4"
+    assert result.name == "labels" and result.version == "labels_v5"
     assert (
         result.counts("option_sets").computed == n_sets and result.counts("option_sets").reused == 0
     )

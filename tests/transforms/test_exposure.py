@@ -1,5 +1,6 @@
-"""The exposure model: a conditional logit recovers a planted exposure curve; per-forum fits
-shrink towards the pooled one; expected votes and the adjustment of counts by hand."""
+"""The exposure model: both fits recover a planted exposure curve where votes are many, only the
+Poisson fit where they are few (as on real threads); per-forum fits shrink towards the pooled
+one; expected votes and the adjustment of counts by hand."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from transforms.exposure import (
     fit_exposure,
     fit_level,
     fit_shape,
+    fit_shape_poisson,
 )
 from transforms.labels import estimate_distribution
 
 BETA = np.array([-0.8, 0.3, -0.6, 0.4])  # planted: decays with delay and rank
 
 
-def planted_threads(n_threads: int, *, forum: str = "f", beta=BETA, seed: int = 0) -> pl.DataFrame:
-    """Threads of 3-8 replies whose votes are Multinomial(300, softmax(x . beta)): exposure
+def planted_threads(
+    n_threads: int, *, forum: str = "f", beta=BETA, seed: int = 0, votes: int = 300
+) -> pl.DataFrame:
+    """Threads of 3-8 replies whose votes are Multinomial(votes, softmax(x . beta)): exposure
     alone (every reply intrinsically equal)."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -32,7 +36,7 @@ def planted_threads(n_threads: int, *, forum: str = "f", beta=BETA, seed: int = 
         delays = np.sort(rng.uniform(60, 4 * 3600, n))
         x = exposure_features(delays, np.arange(n), np.full(n, n))
         share = np.exp(x @ beta) / np.exp(x @ beta).sum()
-        votes = rng.multinomial(300, share)
+        counts = rng.multinomial(votes, share)
         rows += [
             {
                 "forum": forum,
@@ -40,7 +44,7 @@ def planted_threads(n_threads: int, *, forum: str = "f", beta=BETA, seed: int = 
                 "delay_s": float(delays[i]),
                 "reply_rank": i,
                 "n_replies": n,
-                "votes": int(votes[i]),
+                "votes": int(counts[i]),
             }
             for i in range(n)
         ]
@@ -56,14 +60,29 @@ def test_features_by_hand():
     assert len(FEATURES) == x.shape[1]
 
 
-def test_fit_recovers_a_planted_exposure_curve():
-    frame = planted_threads(600)
+def curve_error(fit, frame: pl.DataFrame) -> float:
+    """Largest error of the fitted log relative exposure over a grid of 8 replies (the curve,
+    not the correlated coefficients)."""
     x = exposure_features(frame["delay_s"], frame["reply_rank"], frame["n_replies"])
-    beta = fit_shape(x, frame["votes"].to_numpy(), frame["thread_id"].to_numpy())
-    # the curve, not the (correlated) coefficients: relative exposure over a grid of replies
+    beta = fit(x, frame["votes"].to_numpy(), frame["thread_id"].to_numpy())
     grid = exposure_features(np.linspace(60, 4 * 3600, 8), np.arange(8), np.full(8, 8))
     fitted, planted = grid @ beta, grid @ BETA
-    assert np.abs((fitted - fitted[0]) - (planted - planted[0])).max() < 0.15
+    return float(np.abs((fitted - fitted[0]) - (planted - planted[0])).max())
+
+
+def test_both_fits_recover_a_planted_exposure_curve_from_many_votes():
+    frame = planted_threads(600)  # 300 votes per thread
+    assert curve_error(fit_shape, frame) < 0.15
+    assert curve_error(fit_shape_poisson, frame) < 0.15
+
+
+def test_only_the_poisson_fit_recovers_it_from_few_votes():
+    # 8 votes per thread of 3-8 replies, as on the real college sample (1.8 votes per reply):
+    # log(votes + 0.5) is dominated by the +0.5 and flattens the curve (planted drop from the
+    # first to the eighth reply: 3.6 in logs; the log-linear fit finds about 2.4)
+    frame = planted_threads(600, votes=8)
+    assert curve_error(fit_shape_poisson, frame) < 0.15
+    assert curve_error(fit_shape, frame) > 0.8
 
 
 def test_forum_fits_shrink_towards_the_pooled_fit():
@@ -80,6 +99,11 @@ def test_forum_fits_shrink_towards_the_pooled_fit():
     for forum in ("flat", "steep"):  # an overwhelming prior: every forum is the pooled curve
         assert tied[forum]["coefficients"] == pytest.approx(tied[POOLED]["coefficients"], abs=1e-3)
     assert free["flat"]["n_threads"] == 200 and free[POOLED]["n_replies"] == both.height
+    assert {m["fit"] for m in free.values()} == {"loglinear"}  # the default, recorded per row
+    poisson = fit_exposure(both, prior_replies=0.0, fit="poisson")
+    assert {m["fit"] for m in poisson} == {"poisson"}
+    with pytest.raises(ValueError, match="unknown exposure fit 'logit'"):
+        fit_exposure(both, prior_replies=0.0, fit="logit")
 
 
 def test_level_and_expected_votes_by_hand():
