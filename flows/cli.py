@@ -414,6 +414,10 @@ def evaluate(
         Path | None,
         typer.Option(help="--model: answers cache + predictions [default: beside --out]"),
     ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="Score only N instances per task (fixed by a hash of their ids)"),
+    ] = None,
 ) -> None:
     """Score predictions (or a chat model) on a release: PI/CI accuracy, DP tau/top-1/JSD, CCG."""
     from communitybench.evaluate import commands
@@ -431,6 +435,7 @@ def evaluate(
             model=chat,
             work_dir=work_dir,
             judge=judge,
+            sample=sample,
         )
     typer.echo(json.dumps(metrics["summary"], indent=1))
     typer.echo(f"metrics: {out}")

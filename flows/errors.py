@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from communitybench.config import ConfigError, UsageError
+from communitybench.evaluate import EndpointUnreachable
 from communitybench.release.validation import ValidationFailed
 from communitybench.release.versions import ReleaseError
 from communitybench.sources.reddit.client import CredentialsError
@@ -32,6 +33,7 @@ USER_ERRORS = (
     CredentialsError,
     ConfigError,
     UsageError,
+    EndpointUnreachable,  # evaluate --model: start the server, then rerun (answers are cached)
 )
 
 BLOCKED = (ValidationFailed, ReleaseError, RebuildError, CrawlAborted)

@@ -44,10 +44,43 @@ def scope_column(subreddits: pl.Series, *, scope: str) -> pl.Series:
     raise ValueError(f"unknown scope {scope!r} (expected 'subreddit' or 'global')")
 
 
+def member_table(counts: pl.DataFrame, *, min_texts: int, key: str) -> pl.DataFrame:
+    """Members from texts counted per (author, scope): ``member_id``, ``author``, ``scope``,
+    ``n_texts`` for those with at least ``min_texts``, sorted by (scope, member_id) so that
+    downstream order never depends on the database."""
+    groups = counts.filter(pl.col("author").is_not_null() & (pl.col("n_texts") >= min_texts))
+    groups = groups.with_columns(
+        member_id=pl.Series(pseudonymize(groups["author"], key=key), dtype=pl.String)
+    ).sort("scope", "member_id")
+    return groups.select("member_id", "author", "scope", pl.col("n_texts").cast(pl.Int64))
+
+
+class VectorMeans:
+    """Mean vector per group, accumulated batch by batch: memory holds one float64 sum per
+    group and one batch, never every text vector."""
+
+    def __init__(self, n_groups: int, dim: int):
+        self.sums = np.zeros((n_groups, dim), dtype=np.float64)
+        self.counts = np.zeros(n_groups, dtype=np.int64)
+
+    def add(self, groups: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors[i]`` to group ``groups[i]``."""
+        if len(groups) == 0:
+            return
+        order = np.argsort(groups, kind="stable")
+        ids, starts = np.unique(groups[order], return_index=True)
+        self.sums[ids] += np.add.reduceat(vectors[order].astype(np.float64), starts, axis=0)
+        self.counts[ids] += np.diff(np.r_[starts, len(order)])
+
+    def means(self) -> np.ndarray:
+        return (self.sums / np.maximum(self.counts, 1)[:, None]).astype(np.float32)
+
+
 def build_member_vectors(
     texts: pl.DataFrame, vectors: np.ndarray, *, min_texts: int, scope: str, key: str
 ) -> tuple[pl.DataFrame, np.ndarray]:
-    """Mean text vector per (author, scope) for authors with at least ``min_texts`` texts.
+    """Mean text vector per (author, scope) for authors with at least ``min_texts`` texts, from
+    texts in memory (the members stage streams them from the warehouse instead).
 
     Args:
         texts: One row per embedded text with ``author`` (null rows are skipped) and
@@ -63,28 +96,12 @@ def build_member_vectors(
     """
     frame = pl.DataFrame(
         {"author": texts["author"], "scope": scope_column(texts["subreddit"], scope=scope)}
-    ).with_row_index("row")
-    frame = frame.filter(pl.col("author").is_not_null())
-    groups = (
-        frame.group_by("author", "scope")
-        .agg(pl.col("row"), n_texts=pl.len())
-        .filter(pl.col("n_texts") >= min_texts)
     )
-    groups = groups.with_columns(
-        member_id=pl.Series(pseudonymize(groups["author"], key=key), dtype=pl.String)
-    ).sort("scope", "member_id")
-    means = _group_means(vectors, groups["row"].to_list())
-    members = groups.select("member_id", "author", "scope", pl.col("n_texts").cast(pl.Int64))
-    return members, means
-
-
-def _group_means(vectors: np.ndarray, rows: list[list[int]]) -> np.ndarray:
-    """Mean of the vectors at each list of row indices (one reduceat over a gathered array)."""
+    counts = frame.group_by("author", "scope").agg(n_texts=pl.len())
+    members = member_table(counts, min_texts=min_texts, key=key)
+    index = members.select("author", "scope").with_row_index("group")
+    rows = frame.with_row_index("row").join(index, on=["author", "scope"], how="inner")
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
-    if not rows:
-        return np.zeros((0, dim), dtype=np.float32)
-    sizes = np.array([len(r) for r in rows])
-    order = np.concatenate([np.asarray(r, dtype=np.int64) for r in rows])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    sums = np.add.reduceat(vectors[order].astype(np.float64), starts, axis=0)
-    return (sums / sizes[:, None]).astype(np.float32)
+    means = VectorMeans(members.height, dim)
+    means.add(rows["group"].to_numpy(), vectors[rows["row"].to_numpy()])
+    return members, means.means()

@@ -10,7 +10,7 @@ def vector_column(vectors: np.ndarray) -> pa.ListArray:
     """A float32 (n, dim) array as an Arrow list column (DuckDB FLOAT[]), without copies."""
     n, dim = vectors.shape
     values = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
-    offsets = pa.array(np.arange(0, (n + 1) * dim, dim, dtype=np.int32)[: n + 1])
+    offsets = pa.array(np.arange(n + 1, dtype=np.int32) * dim)
     return pa.ListArray.from_arrays(offsets, values)
 
 

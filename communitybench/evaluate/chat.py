@@ -6,7 +6,10 @@ structured output (``json_schema``; a server that rejects it, like llama.cpp's, 
 caller's check, gets one repair turn (the model sees its answer and what was wrong); transport
 failures (429, 5xx, timeouts) are retried with backoff. Every settled answer — valid or not — is
 appended to the cache file at once, so an interrupted run resumes where it stopped and a rerun
-asks nothing twice; transport failures are not cached.
+asks nothing twice; transport failures are not cached. An endpoint that cannot be reached
+(``unreachable_after`` connection failures in a row, none answered in between) stops the run:
+later requests are not sent, and the runner raises `EndpointUnreachable` instead of spending
+the retry backoff on every instance.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class ChatConfig:
     timeout_s: float = 120.0
     retries: int = 3
     backoff_s: float = 1.0
+    unreachable_after: int = 2  # connection failures in a row (each after its retries)
 
 
 class AnswerCache:
@@ -83,6 +87,9 @@ class ChatClient:
         self.config, self.cache = config, cache
         self.response_format = JSON_SCHEMA
         self.requests = 0
+        self.unreachable: str | None = None  # why the endpoint was given up, once it was
+        self._connection_failures = 0
+        self._state = threading.Lock()
         self._client = openai.OpenAI(
             base_url=config.base_url,
             api_key=config.api_key,
@@ -95,6 +102,8 @@ class ChatClient:
         key = request_key(self.config.model, messages, schema, self.config.max_tokens)
         if (hit := self.cache.get(key)) is not None:
             return {**hit, "cached": True}
+        if self.unreachable:
+            return {"key": key, "data": None, "error": "request not sent", "cached": False}
         try:
             raw = self._complete(messages, schema)
             data, problem = _parse(raw, check)
@@ -109,10 +118,25 @@ class ChatClient:
                 raw = self._complete([*messages, *turn], schema)
                 data, problem = _parse(raw, check)
         except (*_TRANSIENT, openai.APIStatusError) as exc:
+            self._count_failure(exc)
             return {"key": key, "data": None, "error": f"request failed: {exc}", "cached": False}
+        with self._state:
+            self._connection_failures = 0
         record = {"key": key, "data": data, "error": problem, "repaired": repaired, "raw": raw}
         self.cache.put(record)
         return {**record, "cached": False}
+
+    def _count_failure(self, exc: Exception) -> None:
+        with self._state:
+            if not isinstance(exc, openai.APIConnectionError):
+                self._connection_failures = 0  # it answered, if with an error
+                return
+            self._connection_failures += 1
+            if self._connection_failures >= self.config.unreachable_after:
+                self.unreachable = self.unreachable or (
+                    f"{self.config.base_url} unreachable: {self._connection_failures} requests "
+                    f"in a row failed to connect ({exc}; {self.config.retries} retries each)"
+                )
 
     def ask_many(
         self, items: list[tuple[list[dict], dict, Callable]], *, progress: bool, desc: str

@@ -24,12 +24,19 @@ def evaluate(
     model: ChatConfig | None = None,
     work_dir: Path | None = None,
     judge: ChatConfig | None = None,
+    sample: int | None = None,
     progress: bool = True,
 ) -> dict:
-    """Score a predictions file, or run ``model`` first and score its predictions."""
+    """Score a predictions file, or run ``model`` first and score its predictions.
+
+    ``sample``: only that many instances per task (``Release.sampled``), e.g. for a slow local
+    model; predictions for other instances are then unknown ids.
+    """
     if (predictions is None) == (model is None):
         raise UsageError("evaluate needs exactly one of --predictions FILE or --model NAME")
     rel = open_release(release, releases_dir)
+    if sample is not None:
+        rel = rel.sampled(sample)
     judge_obj = None
     if judge is not None:
         cache = Path(out).with_name(Path(out).stem + ".judge_cache.jsonl")
@@ -49,6 +56,8 @@ def evaluate(
         judge=judge_obj,
         progress=progress,
     )
+    if sample is not None:
+        metrics["sample"] = {"per_task": sample, "chosen_by": "sha256(instance_id), first"}
     if run_stats is not None:
         metrics["model_run"] = run_stats
     if judge is not None:

@@ -7,8 +7,9 @@ An instance's community level is its ``level`` column when the release has one (
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from communitybench.config import UsageError
@@ -23,7 +24,16 @@ class Release:
 
     path: Path
     manifest: dict
+    sample: int | None = None  # at most this many instances per (task, split): `sampled`
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def sampled(self, n: int) -> Release:
+        """The same release seen through a fixed sample of at most ``n`` instances per task and
+        split: those whose sha256(instance_id) sort first, in file order. Content-free and the
+        same for every model, so sampled scores of two models compare on the same questions."""
+        if n < 1:
+            raise UsageError(f"a sample needs at least one instance per task, not {n}")
+        return replace(self, sample=n, _cache={})
 
     @property
     def version(self) -> str:
@@ -42,6 +52,10 @@ class Release:
             if path.exists():
                 with path.open(encoding="utf-8") as handle:
                     rows = [json.loads(line) for line in handle if line.strip()]
+            if self.sample is not None and len(rows) > self.sample:
+                digest = [hashlib.sha256(r["instance_id"].encode()).hexdigest() for r in rows]
+                keep = set(sorted(range(len(rows)), key=digest.__getitem__)[: self.sample])
+                rows = [r for i, r in enumerate(rows) if i in keep]
             self._cache[key] = rows
         return self._cache[key]
 

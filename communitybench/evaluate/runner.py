@@ -4,7 +4,9 @@ Every instance of the four tasks is asked once with the release's template (``pr
 answers are strict JSON with one repair turn and cached in ``<work>/answers.jsonl`` (a rerun or
 an interrupted run asks only what is not there yet); valid answers become ``predictions.jsonl``,
 which ``score.evaluate_predictions`` scores like any predictions file. An instance whose answer
-stays invalid has no prediction and counts as wrong; the count per task is reported.
+stays invalid has no prediction and counts as wrong; the count per task is reported. An
+endpoint that cannot be reached stops the run with `EndpointUnreachable` (what was answered
+stays cached; the rerun resumes).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from communitybench.evaluate import prompts
+from communitybench.evaluate import EndpointUnreachable, prompts
 from communitybench.evaluate.chat import AnswerCache, ChatClient, ChatConfig
 from communitybench.evaluate.release import TASKS, Release
 
@@ -51,6 +53,12 @@ def run_model(
             for r in rows
         ]
         answers = client.ask_many(items, progress=progress, desc=f"{config.model} {task}")
+        if client.unreachable:
+            settled = len(client.cache.answers)
+            raise EndpointUnreachable(
+                f"{client.unreachable}; stopped at task {task}. {settled} answers settled so far "
+                f"are kept in {work_dir / 'answers.jsonl'}: rerun the same command to resume"
+            )
         counts = {"instances": len(rows), "cached": 0, "repaired": 0, "invalid": 0, "failed": 0}
         for row, answer in zip(rows, answers, strict=True):
             counts["cached"] += bool(answer.get("cached"))

@@ -1,5 +1,9 @@
 """Stage ``members``: authors with enough embedded texts in a scope → keyed pseudonyms + vectors.
 
+Memory is bounded by the members, not the texts: texts are counted per (author, scope) in
+DuckDB, then the vectors of members' texts are streamed in batches of ``STREAM_ROWS`` and summed
+per member (``VectorMeans``); a month of 10M comments never holds its text vectors at once.
+
 ``member_id`` = HMAC-SHA256(COMMUNITYBENCH_PSEUDONYM_KEY, author)[:16]; the key comes from the
 environment at run time (never from the config, and never into Prefect's records). The public
 development key is accepted for the synthetic demo forum only, with a warning.
@@ -7,14 +11,17 @@ development key is accepted for the synthetic demo forum only, with a warning.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 import warehouse
 from communitybench.config import CommunitiesConfig, EmbedConfig, MembersConfig, SourceConfig
 from communitybench.settings import get_settings
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
-from transforms.members import MEMBERS_VERSION, build_member_vectors
+from transforms.members import GLOBAL_SCOPE, MEMBERS_VERSION, VectorMeans, member_table
 from transforms.vectors import vector_column, vectors_from_arrow
+
+STREAM_ROWS = 65_536  # text vectors per batch (100 MB at 384 dimensions)
 
 
 class Params(StageParams):
@@ -32,17 +39,18 @@ class Params(StageParams):
 def run(con, params: Params) -> StageResult:
     """Rebuild ``members``: one mean vector per (author, scope) with >= min_texts texts."""
     key = get_settings().pseudonym_key_value(allow_dev_default=params.allow_dev_key)
-    model = {"model": params.embed.model, "revision": params.embed.revision}
-    rows = warehouse.query(con, "int_text_vectors", model).to_arrow_table()
-    texts = pl.from_arrow(rows.select(["author", "subreddit"]))
     scope, min_texts = params.communities.scope, params.members.min_texts
-    members, vectors = build_member_vectors(
-        texts, vectors_from_arrow(rows["vector"]), min_texts=min_texts, scope=scope, key=key
-    )
+    if scope not in ("subreddit", GLOBAL_SCOPE):
+        raise ValueError(f"unknown scope {scope!r} (expected 'subreddit' or 'global')")
+    query = {"model": params.embed.model, "revision": params.embed.revision, "scope": scope}
+    texts = warehouse.query(con, "int_text_vectors", query)
+    counts = texts.aggregate("author, scope, count(*) as n_texts", "author, scope").pl()
+    members = member_table(counts, min_texts=min_texts, key=key)
+    vectors = _member_means(con, members, query)
     warehouse.replace_tables(
         con, {"members": members.to_arrow().append_column("vector", vector_column(vectors))}
     )
-    authors = texts["author"].n_unique()
+    authors = counts["author"].n_unique()
     per_scope = dict(members.group_by("scope").len().sort("scope").iter_rows())
     return StageResult(
         name="members",
@@ -55,12 +63,34 @@ def run(con, params: Params) -> StageResult:
         details={
             "scope": scope,
             "min_texts": min_texts,
-            "texts": texts.height,
+            "texts": int(counts["n_texts"].sum()),
             "authors": authors,
             "members": members.height,
             "per_scope": per_scope,
         },
     )
+
+
+def _member_means(con, members: pl.DataFrame, query: dict) -> np.ndarray:
+    """Mean text vector per member (rows of ``members``), streamed from the warehouse."""
+    index = members.select("author", "scope").with_row_index("member").to_arrow()
+    con.register("_members_index", index)
+    try:
+        sql = f"""
+            select i.member, t.vector
+            from ({warehouse.model_sql("int_text_vectors")}) as t
+            inner join _members_index as i on i.author = t.author and i.scope = t.scope
+        """
+        reader = con.sql(sql, params=query).fetch_arrow_reader(STREAM_ROWS)
+        means = None
+        for batch in reader:
+            vectors = vectors_from_arrow(batch.column("vector"))
+            if means is None:
+                means = VectorMeans(members.height, vectors.shape[1])
+            means.add(batch.column("member").to_numpy().astype(np.int64), vectors)
+    finally:
+        con.unregister("_members_index")
+    return means.means() if means else np.zeros((0, 0), dtype=np.float32)
 
 
 def carried_work(con) -> tuple[Work, ...]:

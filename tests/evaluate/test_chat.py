@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from communitybench.evaluate.chat import JSON_OBJECT, AnswerCache, ChatClient, ChatConfig
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -30,3 +32,22 @@ def test_a_plain_500_stays_an_error():
         )
         result = client.ask([{"role": "user", "content": "pick"}], SCHEMA, lambda d: None)
     assert result["data"] is None and "request failed" in result["error"]
+
+
+def dead_url() -> str:
+    """A local port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_an_unreachable_endpoint_is_given_up_after_two_connection_failures():
+    config = ChatConfig(base_url=dead_url(), model="m", retries=0, concurrency=1)
+    client = ChatClient(config, AnswerCache(None))
+    items = [([{"role": "user", "content": f"q{i}"}], SCHEMA, lambda d: None) for i in range(5)]
+    results = client.ask_many(items, progress=False, desc="dead")
+    errors = [r["error"] for r in results]
+    assert [e.startswith("request failed") for e in errors] == [True, True, False, False, False]
+    assert errors[2:] == ["request not sent"] * 3
+    assert client.requests == 2 and client.unreachable.startswith(config.base_url + " unreachable")

@@ -15,6 +15,7 @@ from communitybench.evaluate.chat import ChatConfig
 from communitybench.evaluate.release import TASKS, open_release
 from communitybench.evaluate.runner import run_model
 from flows.cli import app
+from tests.evaluate.test_chat import dead_url
 from tests.fakes.openai_server import FakeOpenAI, eval_answer
 
 
@@ -113,3 +114,14 @@ def test_an_interrupted_run_resumes_asking_only_what_is_missing(demo_release, tm
         "failed": 0,
     }
     assert len(predictions.read_text().splitlines()) == len(instances["pi"])
+
+
+def test_an_unreachable_endpoint_stops_the_run_with_one_clear_error(demo_release, tmp_path):
+    url = dead_url()
+    out = tmp_path / "metrics.json"
+    args = ["evaluate", "--release", str(demo_release), "--model", "m", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--base-url", url, "--work-dir", str(tmp_path / "w")])
+    assert result.exit_code == 2, result.output
+    assert f"{url} unreachable" in result.output and "stopped at task pi" in result.output
+    assert "rerun the same command to resume" in result.output
+    assert not out.exists()  # no metrics from a run that asked nothing

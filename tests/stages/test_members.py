@@ -96,6 +96,18 @@ def test_member_vector_is_the_mean_of_its_text_vectors(demo_build):
     assert means.shape == (len(table), 384) and means.dtype == np.float32
 
 
+def test_small_stream_batches_give_the_same_members(demo_build, demo_copy, monkeypatch):
+    """Vectors stream in batches: batches of 7 texts (every member's texts split across many)
+    give the members and vectors of one batch holding everything."""
+    query = "select member_id, scope, n_texts, vector from members order by scope, member_id"
+    whole = demo.read(demo_build.warehouse, query)
+    monkeypatch.setattr(members, "STREAM_ROWS", 7)
+    demo.run(demo_copy, demo_build.config, "members")
+    small = demo.read(demo_copy, query)
+    assert [r[:3] for r in small] == [r[:3] for r in whole] and len(whole) > 100
+    np.testing.assert_allclose([r[3] for r in small], [r[3] for r in whole], atol=1e-6)
+
+
 def test_result_counts_members_and_authors_left_out(demo_build):
     config = demo_build.config
     [(authors,)] = demo.read(

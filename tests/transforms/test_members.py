@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from transforms.members import build_member_vectors, pseudonymize
+from transforms.members import VectorMeans, build_member_vectors, member_table, pseudonymize
 
 
 def test_pseudonymize_is_keyed_hmac_prefix():
@@ -63,3 +63,26 @@ def test_member_vectors_none_qualify():
 def test_unknown_scope_is_an_error():
     with pytest.raises(ValueError, match="unknown scope"):
         build_member_vectors(TEXTS, VECTORS, min_texts=1, scope="thread", key="k")
+
+
+def test_vector_means_accumulate_over_batches_by_hand():
+    means = VectorMeans(3, 2)
+    means.add(np.array([2, 0, 2]), np.array([[1, 1], [4, 0], [3, 5]], dtype=np.float32))
+    means.add(np.array([0]), np.array([[0, 2]], dtype=np.float32))
+    means.add(np.array([], dtype=np.int64), np.zeros((0, 2), dtype=np.float32))
+    # group 0: (4,0),(0,2) -> (2,1); group 1: nothing -> zeros; group 2: (1,1),(3,5) -> (2,3)
+    assert means.means().tolist() == [[2.0, 1.0], [0.0, 0.0], [2.0, 3.0]]
+    assert means.counts.tolist() == [2, 0, 2]
+
+
+def test_member_table_keeps_authors_with_enough_texts_sorted_by_scope_and_id():
+    counts = pl.DataFrame(
+        {
+            "author": ["ann", "bob", None, "cy"],
+            "scope": ["b", "a", "a", "a"],
+            "n_texts": [3, 2, 9, 1],
+        }
+    )
+    table = member_table(counts, min_texts=2, key="k")
+    assert table.select("author", "scope", "n_texts").rows() == [("bob", "a", 2), ("ann", "b", 3)]
+    assert table["member_id"].to_list() == pseudonymize(["bob", "ann"], key="k")

@@ -1,5 +1,7 @@
--- Each authored text with its cached vector for ($model, $revision): the members stage averages
--- them per (author, scope).
+-- Each authored text with its cached vector for ($model, $revision) and its member scope
+-- ($scope: 'subreddit' -> the text's subreddit, 'global' -> 'global'): the members stage counts
+-- texts per (author, scope), then streams the vectors of members' texts in batches. No order:
+-- the stage sums per member, and sorting every vector would hold them all.
 with
 
 vectors as (
@@ -7,11 +9,13 @@ vectors as (
 ),
 
 final as (
-    select texts.author, texts.subreddit, vectors.vector,
+    select
+        texts.author,
+        case when $scope = 'global' then 'global' else texts.subreddit end as scope,
+        vectors.vector,
     from texts
     inner join vectors on vectors.text_hash = texts.text_hash
     where texts.author is not null
-    order by texts.item_id
 )
 
 select * from final
