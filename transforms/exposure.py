@@ -197,25 +197,26 @@ def expected_votes(replies: pl.DataFrame, models: list[dict]) -> np.ndarray:
     E_i = exp(a + b log n_t) * softmax_t(x . beta)_i over the reply's thread, so ``replies``
     must hold every kept top-level reply of each thread it names.
     """
+    if replies.height == 0:  # e.g. a comments-only dump: no reply has its submission
+        return np.zeros(0)
     by_forum = {m["forum"]: m for m in models}
     frame = replies.select("forum", "thread_id", "delay_s", "reply_rank", "n_replies")
     frame = frame.with_row_index("_row").sort(["thread_id", "reply_rank"])
     x = exposure_features(frame["delay_s"], frame["reply_rank"], frame["n_replies"])
     forums = frame["forum"].to_list()
     chosen = [by_forum.get(f, by_forum[POOLED]) for f in forums]
-    beta = np.array([m["coefficients"] for m in chosen]).reshape(len(chosen), -1)
+    beta = np.array([m["coefficients"] for m in chosen])
     level = np.array([m["level_intercept"] for m in chosen])
     slope = np.array([m["level_slope"] for m in chosen])
-    eta = np.einsum("ij,ij->i", x, beta) if len(chosen) else np.zeros(0)
+    eta = np.einsum("ij,ij->i", x, beta)
+    starts = _group_starts(frame["thread_id"].to_numpy())
+    sizes = np.diff(np.r_[starts, frame.height])
+    weights = np.exp(eta - np.repeat(np.maximum.reduceat(eta, starts), sizes))
+    share = weights / np.repeat(np.add.reduceat(weights, starts), sizes)
+    n = np.maximum(frame["n_replies"].to_numpy().astype(float), 1.0)
+    total = np.expm1(level + slope * np.log(n)).clip(min=1e-9)
     out = np.zeros(frame.height)
-    if frame.height:
-        starts = _group_starts(frame["thread_id"].to_numpy())
-        sizes = np.diff(np.r_[starts, frame.height])
-        weights = np.exp(eta - np.repeat(np.maximum.reduceat(eta, starts), sizes))
-        share = weights / np.repeat(np.add.reduceat(weights, starts), sizes)
-        n = np.maximum(frame["n_replies"].to_numpy().astype(float), 1.0)
-        total = np.expm1(level + slope * np.log(n)).clip(min=1e-9)
-        out[frame["_row"].to_numpy()] = share * total
+    out[frame["_row"].to_numpy()] = share * total
     return out
 
 

@@ -69,3 +69,28 @@ def test_smollm2_answers_the_shipped_prompts_and_is_scored(smollm2, demo_release
     for line in predictions.read_text().splitlines():
         row = json.loads(line)
         assert 0 <= row["prediction"] < 5
+
+
+def test_lm_eval_runs_dp_against_smollm2(smollm2, demo_release):
+    """The release's lm-evaluation-harness task, loaded by its TaskManager, through
+    ``local-chat-completions`` against the real local model (3 instances: CPU time)."""
+    lm_eval = pytest.importorskip("lm_eval", reason="lm-eval is in the dev extra")
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=str(demo_release / "eval" / "lm_eval"))
+    results = lm_eval.simple_evaluate(
+        model="local-chat-completions",
+        model_args=f"model={SMOLLM2_NAME},base_url={smollm2}/chat/completions,"
+        "num_concurrent=1,max_retries=1,tokenizer_backend=None",
+        tasks=["communitybench_dp"],
+        task_manager=manager,
+        apply_chat_template=True,
+        limit=3,
+        gen_kwargs="max_gen_toks=64",
+    )
+    got = results["results"]["communitybench_dp"]
+    # whatever SmolLM2 answered, process_results turned it into a distribution and scored it:
+    # JSD in bits lies in [0, 1], Kendall tau in [-1, 1], top-1 a share of 3
+    assert 0.0 <= got["jsd,none"] <= 1.0 and -1.0 <= got["kendall_tau,none"] <= 1.0
+    assert got["top1,none"] in (0.0, 1 / 3, 2 / 3, 1.0)
+    assert results["n-samples"]["communitybench_dp"]["effective"] == 3

@@ -128,6 +128,17 @@ def test_level_and_expected_votes_by_hand():
     assert expected_votes(replies, [model]).tolist() == pytest.approx([10.0, 20.0])
 
 
+def test_no_replies_expect_nothing_and_fit_the_prior():
+    # a comments-only dump (the Pushshift head): no reply has its submission, so no candidates
+    columns = ("forum", "thread_id", "delay_s", "reply_rank", "n_replies", "votes")
+    types = (pl.String, pl.String, pl.Float64, pl.Int64, pl.Int64, pl.Int64)
+    empty = pl.DataFrame(schema=dict(zip(columns, types, strict=True)))
+    [pooled] = fit_exposure(empty, prior_replies=100.0)
+    assert pooled["forum"] == POOLED and pooled["coefficients"] == [0.0] * len(FEATURES)
+    assert pooled["n_threads"] == 0 and pooled["n_replies"] == 0
+    assert expected_votes(empty, [pooled]).shape == (0,)
+
+
 def test_adjusted_counts_and_distributions_by_hand():
     assert adjust_counts([10, 10], [2, 1]).tolist() == pytest.approx([20 / 3, 40 / 3])
     assert adjust_counts([10, 10], [4, 1], strength=0.5).tolist() == pytest.approx([20 / 3, 40 / 3])
