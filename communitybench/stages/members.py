@@ -18,7 +18,7 @@ import warehouse
 from communitybench.config import CommunitiesConfig, EmbedConfig, MembersConfig, SourceConfig
 from communitybench.settings import get_settings
 from communitybench.stage import Stage, StageParams, StageResult, Table, Work
-from transforms.members import GLOBAL_SCOPE, MEMBERS_VERSION, VectorMeans, member_table
+from transforms.members import MEMBERS_VERSION, VectorMeans, member_table
 from transforms.vectors import vector_column, vectors_from_arrow
 
 STREAM_ROWS = 65_536  # text vectors per batch (100 MB at 384 dimensions)
@@ -40,8 +40,6 @@ def run(con, params: Params) -> StageResult:
     """Rebuild ``members``: one mean vector per (author, scope) with >= min_texts texts."""
     key = get_settings().pseudonym_key_value(allow_dev_default=params.allow_dev_key)
     scope, min_texts = params.communities.scope, params.members.min_texts
-    if scope not in ("subreddit", GLOBAL_SCOPE):
-        raise ValueError(f"unknown scope {scope!r} (expected 'subreddit' or 'global')")
     query = {"model": params.embed.model, "revision": params.embed.revision, "scope": scope}
     texts = warehouse.query(con, "int_text_vectors", query)
     counts = texts.aggregate("author, scope, count(*) as n_texts", "author, scope").pl()

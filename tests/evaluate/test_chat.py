@@ -1,11 +1,10 @@
-"""The chat client's response-format negotiation against the fake OpenAI-compatible server."""
+"""The chat client against the fake OpenAI-compatible server: response-format negotiation, and an
+endpoint that cannot be reached."""
 
 from __future__ import annotations
 
-import socket
-
 from communitybench.evaluate.chat import JSON_OBJECT, AnswerCache, ChatClient, ChatConfig
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, dead_url
 
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "integer"}}}
 
@@ -32,14 +31,6 @@ def test_a_plain_500_stays_an_error():
         )
         result = client.ask([{"role": "user", "content": "pick"}], SCHEMA, lambda d: None)
     assert result["data"] is None and "request failed" in result["error"]
-
-
-def dead_url() -> str:
-    """A local port nothing listens on (bound, then closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def test_an_unreachable_endpoint_is_given_up_after_two_connection_failures():

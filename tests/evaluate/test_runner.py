@@ -15,8 +15,7 @@ from communitybench.evaluate.chat import ChatConfig
 from communitybench.evaluate.release import TASKS, open_release
 from communitybench.evaluate.runner import run_model
 from flows.cli import app
-from tests.evaluate.test_chat import dead_url
-from tests.fakes.openai_server import FakeOpenAI, eval_answer
+from tests.fakes.openai_server import FakeOpenAI, dead_url, eval_answer
 
 
 def rows(release: Path, task: str) -> list[dict]:
