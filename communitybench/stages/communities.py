@@ -124,7 +124,9 @@ def run(con, params: Params) -> StageResult:
     tables["community_scopes"] = pa.table(columns, schema=_arrow("community_scopes"))
     warehouse.replace_tables(con, tables)
     coverage = warehouse.query(con, "int_community_coverage", {"scope": com.scope}).pl()
-    return _result(tables, reused, sorted(set(prints) - set(reused)), com.backend, coverage)
+    clustered = sorted(set(prints) - set(reused))
+    method = com.method if com.method == "leiden" else f"{com.method}, {com.backend}"
+    return _result(tables, reused, clustered, com.backend, coverage, method=method)
 
 
 def _matched_tables(clustered: tuple, previous: pl.DataFrame, kept: pl.DataFrame, params) -> dict:
@@ -264,7 +266,9 @@ def _mart_tables(found, memberships, centroids, lineage, final, params: Params) 
     }
 
 
-def _result(tables: dict, reused, clustered, backend: str, coverage: pl.DataFrame) -> StageResult:
+def _result(
+    tables: dict, reused, clustered, backend: str, coverage: pl.DataFrame, *, method: str
+) -> StageResult:
     memberships = pl.from_arrow(tables["memberships"])
     summary = summarize_scopes(
         memberships.filter(pl.col("level") == SUB), pl.from_arrow(tables["community_lineage"])
@@ -272,6 +276,7 @@ def _result(tables: dict, reused, clustered, backend: str, coverage: pl.DataFram
     summary.update(
         version=COMMUNITIES_VERSION,
         backend=backend,
+        method=method,  # what found the sub-communities ("leiden", or "density, <backend>")
         scopes_reused=reused,
         scopes_clustered=clustered,
         levels=_levels(pl.from_arrow(tables["communities"].drop(["centroid"])), coverage),
@@ -303,7 +308,7 @@ def _result(tables: dict, reused, clustered, backend: str, coverage: pl.DataFram
             f"share {summary['noise_share']:.1%}; coverage of kept comments: forum "
             f"{levels[FORUM]['coverage']:.1%}, sub {levels[SUB]['coverage']:.1%}",
         ),
-        tables=(_scope_table(summary, backend),),
+        tables=(_scope_table(summary, method),),
         details=summary,
     )
 
@@ -330,10 +335,10 @@ def _levels(communities: pl.DataFrame, coverage: pl.DataFrame) -> dict:
     return out
 
 
-def _scope_table(summary: dict, backend: str) -> Table:
+def _scope_table(summary: dict, method: str) -> Table:
     ids = ", ".join(f"{k} {v}" for k, v in summary["lineage"].items()) or "none"
     return Table(
-        f"communities per scope ({backend}; ids vs the previous build: {ids})",
+        f"communities per scope ({method}; ids vs the previous build: {ids})",
         ("scope", "members", "communities", "sizes", "noise share"),
         tuple(
             (

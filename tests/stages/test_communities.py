@@ -131,6 +131,9 @@ def test_result_counts_scopes_communities_and_noise(demo_build, demo_copy):
     }
     [table] = result.tables
     assert [row[:3] for row in table.rows] == [(s, m, c) for s, (m, c, _) in counts.items()]
+    method = demo_build.config.communities.method  # the table names what found the subs
+    assert table.title.startswith(f"communities per scope ({method}")
+    assert result.details["method"].startswith(method)
     carried = pipeline.carry(communities.STAGE, demo_build.config, demo_copy, previous="v0001")
     assert [(w.unit, w.computed, w.reused) for w in carried.work] == [
         ("scopes", 0, len(counts)),
