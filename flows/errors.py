@@ -14,11 +14,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from communitybench.config import ConfigError, UsageError
-from communitybench.evaluate import EndpointUnreachable
-from communitybench.release.validation import ValidationFailed
-from communitybench.release.versions import ReleaseError
-from communitybench.sources.reddit.client import CredentialsError
-from communitybench.sources.reddit.crawl import CrawlAborted
+from communitybench.errors import (
+    CrawlAborted,
+    CredentialsError,
+    EndpointUnreachable,
+    ReleaseError,
+    ValidationFailed,
+)
 from transforms.takedowns import TakedownError
 from warehouse import StageInputError
 from warehouse.swap import RebuildError

@@ -23,9 +23,9 @@ from prefect.cache_policies import NO_CACHE
 
 from communitybench import pipeline
 from communitybench.config import BuildConfig, UsageError
+from communitybench.errors import CredentialsError
 from communitybench.render import render_markdown
 from communitybench.runner import make_task_runner
-from communitybench.sources.reddit.client import CredentialsError
 from communitybench.stage import StageResult
 from warehouse import StageInputError
 

@@ -127,6 +127,7 @@ def test_few_flat_modules():
         "__init__.py",
         "config.py",
         "env.py",
+        "errors.py",
         "pipeline.py",
         "render.py",
         "runner.py",

@@ -15,8 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from transforms.members import pseudonymize
-
 ITEM = re.compile(r"^t[13]_[0-9a-z]+$")
 
 
@@ -61,6 +59,8 @@ def taken_down_authors(takedowns: Takedowns, authors: list[str], *, key: str | N
     if takedowns.member_ids:
         if key is None:
             raise ValueError("member: takedown entries need the pseudonym key to be matched")
+        from transforms.members import pseudonymize  # polars: only when pseudonyms are matched
+
         pseudonyms = pseudonymize(list(authors), key=key)
         hit |= {a for a, p in zip(authors, pseudonyms, strict=True) if p in takedowns.member_ids}
     return sorted(hit)

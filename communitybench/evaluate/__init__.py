@@ -1,6 +1,6 @@
 """Scoring a model on a release: predictions → metrics, a chat model → predictions, baselines,
 and the harness files (lm-evaluation-harness, inspect_ai) every release ships under ``eval/``."""
 
+from communitybench.errors import EndpointUnreachable
 
-class EndpointUnreachable(ConnectionError):
-    """The chat endpoint refused or dropped every connection: nothing more is asked."""
+__all__ = ["EndpointUnreachable"]

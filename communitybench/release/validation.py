@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import schemas
+from communitybench.errors import ValidationFailed  # noqa: F401 (raised here; importers use this name)
 from communitybench.release import checks
 from communitybench.release.checks import ROW, derived_columns
 from schemas import TableSchema
@@ -77,16 +78,6 @@ class ValidationSummary:
             "failures": [f.line() for f in self.failures],
             "docs_dir": self.docs_dir,
         }
-
-
-class ValidationFailed(RuntimeError):
-    """Raised when a gate fails; the message names tables, checks and failing row keys."""
-
-    def __init__(self, summary: ValidationSummary):
-        self.summary = summary
-        lines = "\n".join(f"  - {f.line()}" for f in summary.failures)
-        docs = f"\nData Docs: {summary.docs_dir}/index.html" if summary.docs_dir else ""
-        super().__init__(f"validation failed — the release is blocked:\n{lines}{docs}")
 
 
 def expectations_for(schema: TableSchema) -> list:

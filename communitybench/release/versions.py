@@ -14,13 +14,11 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from communitybench.errors import ReleaseError  # noqa: F401 (raised here; importers use this name)
+
 # v2: estimators per source in card and stats; v3: eval/ files, baselines.json, shortcut audit
 RELEASE_VERSION = "release_v3"
 TASK_TABLES = {"pi": "task_pi", "dp": "task_dp", "ccg": "task_ccg", "ci": "task_ci"}
-
-
-class ReleaseError(RuntimeError):
-    """A release that cannot be written (exists already, a split gate failed, ...)."""
 
 
 def next_version(releases_dir: Path, *, today: datetime, requested: str | None = None) -> str:

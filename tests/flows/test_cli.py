@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -94,6 +97,29 @@ def test_ingest_prints_counts_and_honours_warehouse_option(tmp_path, prefect_har
     assert "dropped: invalid_json=1" in result.output
     assert "rows written: stg_submissions=0, stg_comments=3" in result.output
     assert read(wh, "select count(*) from stg_comments") == [(3,)]
+
+
+def test_ingest_imports_none_of_the_heavy_libraries_it_does_not_use(tmp_path):
+    """`communitybench ingest` is timed against bare DuckDB, process start included
+    (bench/ingest.py): praw, pandas, polars, Great Expectations, openai and Prefect are not
+    imported on its local path (they cost ~1 s of every run)."""
+    wh, path = tmp_path / "w.duckdb", dump(tmp_path / "RC_x.ndjson")
+    heavy = ("pandas", "praw", "polars", "great_expectations", "openai", "prefect", "torch")
+    script = (
+        "import sys\n"
+        "from flows.cli import app\n"
+        "try:\n"
+        f"    app(['-w', {str(wh)!r}, 'ingest', '--no-staging', {str(path)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print('LOADED', sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout, done.stdout[-500:]
+    assert read(wh, "select count(*) from raw_comments") == [(3,)]
 
 
 def test_run_runs_the_named_stages_in_pipeline_order(tmp_path, prefect_harness):

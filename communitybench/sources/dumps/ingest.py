@@ -50,9 +50,10 @@ def ingest_file(
 ) -> FileReport:
     """Ingest one dump file (resuming from its checkpoint); return its report."""
     ensure_tables(con, layer="raw")
-    # raw rows carry source_line; insertion order need not be kept, which lets DuckDB insert
-    # in parallel
-    con.execute("set preserve_insertion_order = false")
+    # Insertion order kept (DuckDB's default): without it each thread writes its own partial
+    # row groups, which the checkpoint then merges. Measured on 400k comments (bench/ingest.py):
+    # insert 2.5 s + 1.1 s at close, 65 MB, against 3.0 s + 0.02 s, 40 MB in order.
+    con.execute("set preserve_insertion_order = true")
     path = Path(path)
     key = file_key(path)
     report = FileReport(path=str(path), file_key=key)
@@ -110,7 +111,7 @@ def _filter_params(subreddits, date_from, date_to, path: Path) -> dict:
 
 def _load_batch(con, batch: LineBatch, *, key, path, run_id, params, report) -> None:
     """Parse and classify one batch, then commit its rows together with the file checkpoint."""
-    table = pa.table({"line_no": batch.line_numbers, "line": batch.lines})
+    table = pa.Table.from_arrays([batch.line_numbers, batch.lines], names=["line_no", "line"])
     # several record batches let DuckDB parse and insert on every core (one chunk = one thread)
     con.register("_batch", pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_CHUNK)))
     try:

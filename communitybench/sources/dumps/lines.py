@@ -112,28 +112,46 @@ def prefetch(iterator: Iterator, depth: int = 2) -> Iterator:
 
 
 def _screened_chunks(stream, max_line_bytes: int) -> Iterator[LineBatch]:
-    """Read ~CHUNK_BYTES at a time, cut at the last newline, screen each chunk."""
+    """Read ~CHUNK_BYTES at a time, cut at the last newline, screen each chunk.
+
+    Each chunk is decompressed straight into its own buffer (``readinto``), which becomes the
+    Arrow data buffer: the only copy is the partial line carried over to the next chunk.
+    """
     carry = b""
     next_line = 1
     while True:
-        chunk = stream.read(CHUNK_BYTES)
-        data = carry + chunk
-        if chunk:
-            cut = data.rfind(b"\n") + 1
-            data, carry = data[:cut], data[cut:]
-        elif data:
-            data += b"\n"  # a last line without a newline still counts
-        if data:
-            batch = screen_chunk(data, first_line=next_line, max_line_bytes=max_line_bytes)
+        buffer = bytearray(len(carry) + CHUNK_BYTES + 1)  # + 1: a newline for a last line
+        buffer[: len(carry)] = carry
+        end = len(carry) + _read_into(stream, memoryview(buffer)[len(carry) : -1])
+        at_eof = end < len(buffer) - 1
+        if at_eof and end and buffer[end - 1] != 10:
+            buffer[end] = 10  # a last line without a newline still counts
+            end += 1
+        cut = end if at_eof else buffer.rfind(b"\n", 0, end) + 1
+        carry = bytes(buffer[cut:end])
+        del buffer[cut:]
+        if buffer:
+            batch = screen_chunk(buffer, first_line=next_line, max_line_bytes=max_line_bytes)
             next_line = batch.last_line + 1
             yield batch
-        if not chunk:
+        if at_eof:
             return
+
+
+def _read_into(stream, view: memoryview) -> int:
+    """Fill ``view`` from ``stream``; fewer bytes only at the end of the stream."""
+    filled = 0
+    while filled < len(view):
+        n = stream.readinto(view[filled:])
+        if not n:
+            break
+        filled += n
+    return filled
 
 
 def _split(batch: LineBatch, batch_lines: int) -> list[LineBatch]:
     """Cut a batch into equal consecutive line ranges of <= ``batch_lines`` (zero-copy)."""
-    numbers = batch.line_numbers.to_numpy()
+    numbers = _int64_values(batch.line_numbers)
     span = batch.last_line - batch.first_line + 1
     step = -(-span // -(-span // batch_lines))  # equal pieces, each <= batch_lines
     pieces = []
@@ -152,7 +170,7 @@ def _split(batch: LineBatch, batch_lines: int) -> list[LineBatch]:
     return pieces
 
 
-def screen_chunk(data: bytes, *, first_line: int, max_line_bytes: int) -> LineBatch:
+def screen_chunk(data: bytes | bytearray, *, first_line: int, max_line_bytes: int) -> LineBatch:
     """Turn newline-terminated ``data`` into a LineBatch (zero-copy when nothing is rejected)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10) + 1
@@ -160,26 +178,43 @@ def screen_chunk(data: bytes, *, first_line: int, max_line_bytes: int) -> LineBa
     lengths = np.diff(offsets) - 1
     count = len(lengths)
     last = first_line + count - 1
-    clean = (
-        count
-        and lengths.min() > 0
-        and lengths.max() <= max_line_bytes
-        and b"\x00" not in data
-        and (data.isascii() or _is_utf8(data))
-    )
-    if not clean:
-        return _screen_slow(data, offsets, first_line, max_line_bytes, last)
+    clean = count and lengths.min() > 0 and lengths.max() <= max_line_bytes
+    clean = clean and b"\x00" not in data
     lines = pa.Array.from_buffers(
         pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
-    numbers = pa.array(np.arange(first_line, last + 1, dtype=np.int64))
+    if not (clean and (data.isascii() or _is_utf8(lines))):
+        return _screen_slow(data, offsets, first_line, max_line_bytes, last)
+    numbers = _int64_array(np.arange(first_line, last + 1, dtype=np.int64))
     return LineBatch(line_numbers=numbers, lines=lines, first_line=first_line, last_line=last)
 
 
-def _is_utf8(data: bytes) -> bool:
+def _int64_array(values: np.ndarray) -> pa.Array:
+    """An Arrow int64 array over a numpy buffer (``pa.array`` would import pandas to check its
+    input's type: 0.35 s of every ``communitybench ingest``)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def _int64_values(array: pa.Array) -> np.ndarray:
+    """The values of a null-free int64 array, zero-copy (``to_numpy`` would import pandas)."""
+    values = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    return values[array.offset : array.offset + len(array)]
+
+
+def _string_array(values: list[bytes]) -> pa.Array:
+    """An Arrow large_string array of UTF-8 ``values`` (without ``pa.array``: no pandas)."""
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths)])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))]
+    return pa.Array.from_buffers(pa.large_string(), len(values), buffers)
+
+
+def _is_utf8(lines: pa.Array) -> bool:
+    """Every line is valid UTF-8 (Arrow's check: ~4x faster than ``bytes.decode``, no copy)."""
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
         return False
     return True
 
@@ -188,20 +223,21 @@ def _screen_slow(data, offsets, first_line: int, max_bytes: int, last: int) -> L
     """Per-line screening for a chunk with something to reject."""
     numbers, lines, rejected = [], [], []
     for index in range(len(offsets) - 1):
-        raw = data[offsets[index] : offsets[index + 1] - 1].rstrip(b"\r")
+        raw = bytes(data[offsets[index] : offsets[index + 1] - 1]).rstrip(b"\r")
         number = first_line + index
         reason = _reject_reason(raw, max_bytes)
         if reason is None:
             try:
-                lines.append(raw.decode("utf-8"))
+                raw.decode("utf-8")
+                lines.append(raw)
                 numbers.append(number)
                 continue
             except UnicodeDecodeError:
                 reason = "invalid_utf8"
         rejected.append((number, reason, raw))
     return LineBatch(
-        line_numbers=pa.array(numbers, pa.int64()),
-        lines=pa.array(lines, pa.large_string()),
+        line_numbers=_int64_array(np.array(numbers, dtype=np.int64)),
+        lines=_string_array(lines),
         rejected=rejected,
         first_line=first_line,
         last_line=last,
@@ -222,7 +258,7 @@ def _trim(batch: LineBatch, skip: int) -> LineBatch:
     """Drop lines at or below ``skip`` (already committed by an interrupted run)."""
     if batch.first_line > skip:
         return batch
-    start = int(np.searchsorted(batch.line_numbers.to_numpy(), skip + 1))
+    start = int(np.searchsorted(_int64_values(batch.line_numbers), skip + 1))
     return LineBatch(
         line_numbers=batch.line_numbers[start:],
         lines=batch.lines[start:],

@@ -42,6 +42,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from communitybench.errors import CredentialsError  # noqa: F401 (raised here; importers use this name)
+
 log = logging.getLogger(__name__)
 
 # Reddit answers concurrent morechildren calls with 429: one at a time per process.
@@ -49,10 +51,6 @@ MORECHILDREN_LOCK = threading.Lock()
 GENERIC_AGENTS = ("python", "python-requests", "praw", "requests", "mozilla", "curl", "test", "bot")
 MIN_AGENT_CHARS = 10
 REDDIT_APPS_URL = "https://www.reddit.com/prefs/apps"
-
-
-class CredentialsError(RuntimeError):
-    """A Reddit credential is missing or unusable; the message says what to set."""
 
 
 class RetriesExhausted(Exception):

@@ -25,6 +25,7 @@ from prawcore.exceptions import OAuthException
 from tqdm import tqdm
 
 import warehouse
+from communitybench.errors import CrawlAborted  # noqa: F401 (raised here; importers use this name)
 from communitybench.sources.reddit import store
 from communitybench.sources.reddit.client import (
     CredentialsError,
@@ -49,10 +50,6 @@ from communitybench.sources.reddit.units import (
     commit_page,
     commit_thread,
 )
-
-
-class CrawlAborted(RuntimeError):
-    """The crawl stopped early (API unreachable); running it again resumes where it stopped."""
 
 
 @dataclass
