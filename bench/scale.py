@@ -107,6 +107,8 @@ def run_stage(name: str, warehouse_path: Path, dumps: list[Path], dim: int) -> d
     else:
         rows = dict(pipeline.execute(pipeline.stage(name), config, warehouse_path).rows)
     seconds = time.perf_counter() - start
+    # this process only: texts' worker processes (one per core from 400k texts) each hold one
+    # batch of texts (their RUSAGE_CHILDREN figure counts the parent's pages a spawn forks)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"stage": name, "seconds": seconds, "rows": rows, "peak_rss": peak}
 

@@ -68,31 +68,46 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def build_texts(items: pl.DataFrame) -> pl.DataFrame:
+def clean_and_hash(raw: list[str]) -> tuple[list[str], list[str]]:
+    """Cleaned texts and their hashes (the per-text Python work, run in worker processes for a
+    large table)."""
+    clean = [clean_for_embedding(t) for t in raw]
+    return clean, [text_hash(t) for t in clean]
+
+
+def raw_texts(items: pl.DataFrame) -> list[str]:
+    """The text of each item: a comment's body, a submission's title and selftext."""
+    return [
+        body if kind == "comment" else _submission_text(title, selftext)
+        for kind, body, title, selftext in zip(
+            items["kind"], items["body"], items["title"], items["selftext"], strict=True
+        )
+    ]
+
+
+def build_texts(
+    items: pl.DataFrame, cleaned: tuple[list[str], list[str]] | None = None
+) -> pl.DataFrame:
     """Turn kept staging items into ``texts`` rows.
 
     Args:
         items: Columns ``kind`` ('comment' | 'submission'), ``id``, ``link_id`` (null for
             submissions), ``subreddit``, ``author``, ``created_utc``, ``body`` (comments),
             ``title`` and ``selftext`` (submissions).
+        cleaned: ``clean_and_hash(raw_texts(items))`` when it was computed elsewhere (then
+            ``body``, ``title`` and ``selftext`` may be left out of ``items``).
 
     Returns:
         One row per item with the ``texts`` columns, sorted by ``item_id``.
     """
-    raw = [
-        body if kind == "comment" else _submission_text(title, selftext)
-        for kind, body, title, selftext in zip(
-            items["kind"], items["body"], items["title"], items["selftext"], strict=True
-        )
-    ]
-    clean = [clean_for_embedding(t) for t in raw]
+    clean, hashes = cleaned if cleaned is not None else clean_and_hash(raw_texts(items))
     prefix = pl.when(pl.col("kind") == "comment").then(pl.lit("t1_")).otherwise(pl.lit("t3_"))
     return (
         items.with_columns(
             item_id=prefix + pl.col("id"),
             link_id=pl.coalesce("link_id", "id"),
             clean_text=pl.Series(clean, dtype=pl.String),
-            text_hash=pl.Series([text_hash(t) for t in clean], dtype=pl.String),
+            text_hash=pl.Series(hashes, dtype=pl.String),
             clean_version=pl.lit(EMBED_TEXT_VERSION),
         )
         .select(TEXT_COLUMNS)

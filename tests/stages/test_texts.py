@@ -83,6 +83,18 @@ def test_batches_of_any_size_give_the_same_table(demo_build, demo_copy, monkeypa
     assert again.dropped == demo_build.results["texts"].dropped
 
 
+def test_worker_processes_give_the_same_table(demo_build, demo_copy, monkeypatch):
+    """A large table is cleaned in worker processes (forced here on the demo's items, in
+    batches of 500 with two workers): the rows and their order are the single-process ones."""
+    monkeypatch.setattr(texts, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(texts, "BATCH_ROWS", 500)
+    monkeypatch.setattr(texts.os, "cpu_count", lambda: 2)
+    again = demo.run(demo_copy, demo_build.config, "texts")["texts"]
+    assert again.details["texts"] > 3 * 500  # more batches than workers: a window in flight
+    assert rows(demo_copy, "texts") == rows(demo_build.warehouse, "texts")
+    assert again.details == demo_build.results["texts"].details
+
+
 def test_text_that_cleans_to_nothing_is_counted_as_dropped(tmp_path, wh_path):
     dump = write_dump(
         tmp_path / "RC_2026-01.ndjson",
