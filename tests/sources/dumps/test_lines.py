@@ -7,6 +7,7 @@ ends without a newline; the expected lines are split by hand from the same bytes
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -31,6 +32,7 @@ def collect(data: bytes, *, chunk: int, skip: int = 0, max_line_bytes: int = 100
 @pytest.mark.parametrize("chunk", [7, 16, 64, 1 << 20])
 def test_lines_across_chunk_boundaries(monkeypatch, chunk):
     monkeypatch.setattr(mod, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(mod, "FIRST_CHUNK_BYTES", chunk)
     long = '{"body": "' + "x" * 50 + '"}'  # longer than a 7- or 16-byte chunk
     text = ['{"id": 1}', long, '{"a": "naïve 👍"}', "[1]", "{}", '{"last": true}']
     data = "\n".join(text).encode()  # no newline after the last line
@@ -46,6 +48,7 @@ def test_lines_across_chunk_boundaries(monkeypatch, chunk):
 @pytest.mark.parametrize("chunk", [9, 1 << 20])
 def test_byte_level_rejects_keep_their_line_numbers(monkeypatch, chunk):
     monkeypatch.setattr(mod, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(mod, "FIRST_CHUNK_BYTES", chunk)
     data = (
         b'{"a": 1}\n\n{"b": "\xff\xfe"}\n{"c": "\x00"}\n'
         + b'{"d": "'
@@ -68,6 +71,7 @@ def test_byte_level_rejects_keep_their_line_numbers(monkeypatch, chunk):
 
 def test_resume_skips_committed_lines(monkeypatch):
     monkeypatch.setattr(mod, "CHUNK_BYTES", 12)
+    monkeypatch.setattr(mod, "FIRST_CHUNK_BYTES", 12)
     data = b"".join(b'{"n": %d}\n' % i for i in range(1, 11))
 
     kept, _, accounted = collect(data, chunk=12, skip=7)
@@ -75,6 +79,21 @@ def test_resume_skips_committed_lines(monkeypatch):
     assert [n for n, _ in kept] == [8, 9, 10]
     assert [s for _, s in kept] == ['{"n": 8}\n', '{"n": 9}\n', '{"n": 10}\n']
     assert accounted == [8, 9, 10]
+
+
+def test_a_small_first_chunk_then_large_ones(monkeypatch):
+    """The first chunk is small (DuckDB starts early), the next ones large: lines still come
+    out whole and in order across the change of size."""
+    monkeypatch.setattr(mod, "FIRST_CHUNK_BYTES", 10)
+    monkeypatch.setattr(mod, "CHUNK_BYTES", 40)
+    text = [json.dumps({"n": i, "pad": "z" * (i % 5)}) for i in range(1, 13)]
+    data = ("\n".join(text) + "\n").encode()
+
+    kept, rejected, accounted = collect(data, chunk=40)
+
+    assert [s.rstrip("\n") for _, s in kept] == text
+    assert [n for n, _ in kept] == list(range(1, 13)) == accounted
+    assert rejected == []
 
 
 def test_empty_stream_yields_nothing():
