@@ -15,7 +15,7 @@ from scipy.spatial.distance import jensenshannon
 from communitybench.evaluate import prompts
 from communitybench.evaluate.release import TASKS, open_release
 from tests.fakes.openai_server import FakeOpenAI, eval_answer
-from tests.fixtures.release import files_match_manifest
+from tests.fixtures.release import files_match_manifest, lm_eval_dp
 
 LM_EVAL_TASKS = [f"communitybench_{t}" for t in ("pi", "dp", "ci", "ccg")]
 
@@ -74,7 +74,7 @@ def test_harness_prompts_are_the_prompts_the_model_runner_asks(demo_release):
 
 
 def test_lm_eval_loads_the_tasks_and_runs_dp_against_a_local_endpoint(demo_release):
-    lm_eval = pytest.importorskip("lm_eval", reason="lm-eval is in the dev extra")
+    pytest.importorskip("lm_eval", reason="lm-eval is in the dev extra")
     from lm_eval.tasks import TaskManager
 
     manager = TaskManager(include_path=str(demo_release / "eval" / "lm_eval"))
@@ -82,14 +82,7 @@ def test_lm_eval_loads_the_tasks_and_runs_dp_against_a_local_endpoint(demo_relea
     dp = rows(demo_release, "dp")
     instances = {t: rows(demo_release, t) for t in TASKS}
     with FakeOpenAI(eval_answer(instances)) as fake:
-        results = lm_eval.simple_evaluate(
-            model="local-chat-completions",
-            model_args=f"model=fake-eval,base_url={fake.base_url}/chat/completions,"
-            "num_concurrent=1,max_retries=1,tokenizer_backend=None",
-            tasks=["communitybench_dp"],
-            task_manager=manager,
-            apply_chat_template=True,
-        )
+        results = lm_eval_dp(demo_release, model="fake-eval", base_url=fake.base_url)
     assert len(fake.requests) == len(dp)
     got = results["results"]["communitybench_dp"]
     uniform = [jensenshannon(np.ones(r["k"]) / r["k"], r["distribution"], base=2) ** 2 for r in dp]

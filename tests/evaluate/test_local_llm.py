@@ -17,6 +17,7 @@ from communitybench.evaluate.release import open_release
 from communitybench.evaluate.runner import run_model
 from communitybench.evaluate.score import evaluate_predictions
 from communitybench.inference.local_llm import SMOLLM2_NAME, missing_parts, server_command
+from tests.fixtures.release import lm_eval_dp
 
 pytestmark = [
     pytest.mark.llm,
@@ -75,17 +76,10 @@ def test_smollm2_answers_the_shipped_prompts_and_is_scored(smollm2, demo_release
 def test_lm_eval_runs_dp_against_smollm2(smollm2, demo_release):
     """The release's lm-evaluation-harness task, loaded by its TaskManager, through
     ``local-chat-completions`` against the real local model (3 instances: CPU time)."""
-    lm_eval = pytest.importorskip("lm_eval", reason="lm-eval is in the dev extra")
-    from lm_eval.tasks import TaskManager
-
-    manager = TaskManager(include_path=str(demo_release / "eval" / "lm_eval"))
-    results = lm_eval.simple_evaluate(
-        model="local-chat-completions",
-        model_args=f"model={SMOLLM2_NAME},base_url={smollm2}/chat/completions,"
-        "num_concurrent=1,max_retries=1,tokenizer_backend=None",
-        tasks=["communitybench_dp"],
-        task_manager=manager,
-        apply_chat_template=True,
+    results = lm_eval_dp(
+        demo_release,
+        model=SMOLLM2_NAME,
+        base_url=smollm2,
         limit=3,
         gen_kwargs="max_gen_toks=64",
         log_samples=True,
