@@ -30,8 +30,8 @@ from transforms.embed_text import EMBED_TEXT_VERSION, build_texts, clean_and_has
 BATCH_ROWS = 200_000
 PARALLEL_MIN_ROWS = 400_000  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 8
-# item_id as transforms.embed_text.build_texts makes it, for the order of the batches
 BUILDING = "texts__building"
+# item_id as transforms.embed_text.build_texts makes it, for the order of the batches
 ITEM_ID = "case kind when 'comment' then 't1_' else 't3_' end || id"
 
 
@@ -61,10 +61,10 @@ def run(con, params: Params) -> StageResult:
             con.unregister("_incoming")
             bar.update(rows.height)
         bar.close()
-        con.execute("begin transaction")
-        con.execute("drop table if exists texts")
-        con.execute(f"alter table {BUILDING} rename to texts")
-        con.execute("commit")
+        _swap_in(con)
+    except BaseException:
+        con.execute(f"drop table if exists {BUILDING}")
+        raise
     finally:
         con.execute("drop table if exists _kept_numbered")
         con.execute("drop view if exists _kept_items")
@@ -82,6 +82,18 @@ def run(con, params: Params) -> StageResult:
         dropped={"empty_after_cleaning": empty} if empty else {},
         details={"texts": total, "by_kind": by_kind, "empty": empty, "distinct": distinct},
     )
+
+
+def _swap_in(con) -> None:
+    """The built table replaces ``texts`` in one transaction."""
+    con.execute("begin transaction")
+    try:
+        con.execute("drop table if exists texts")
+        con.execute(f"alter table {BUILDING} rename to texts")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def _text_batches(con, total: int, workers: int) -> Iterator[pl.DataFrame]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 import warehouse
 from communitybench import pipeline
 from communitybench.stages import texts
@@ -93,6 +95,26 @@ def test_worker_processes_give_the_same_table(demo_build, demo_copy, monkeypatch
     assert again.details["texts"] > 3 * 500  # more batches than workers: a window in flight
     assert rows(demo_copy, "texts") == rows(demo_build.warehouse, "texts")
     assert again.details == demo_build.results["texts"].details
+
+
+def test_a_failed_rebuild_leaves_the_live_table_and_no_partial_one(
+    demo_build, demo_copy, monkeypatch
+):
+    monkeypatch.setattr(texts, "BATCH_ROWS", 7)
+    real, calls = texts.build_texts, []
+
+    def fail_on_third_batch(items, cleaned=None):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("simulated failure mid-build")
+        return real(items, cleaned)
+
+    monkeypatch.setattr(texts, "build_texts", fail_on_third_batch)
+    with pytest.raises(RuntimeError, match="mid-build"):
+        demo.run(demo_copy, demo_build.config, "texts")
+    assert rows(demo_copy, "texts") == rows(demo_build.warehouse, "texts")
+    with warehouse.connect(demo_copy, read_only=True) as con:
+        assert not warehouse.table_exists(con, texts.BUILDING)
 
 
 def test_text_that_cleans_to_nothing_is_counted_as_dropped(tmp_path, wh_path):
