@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import schemas
-from communitybench.errors import ValidationFailed  # noqa: F401 (raised here; importers use this name)
+from communitybench.errors import ValidationFailed  # noqa: F401 (importers use this name)
 from communitybench.release import checks
 from communitybench.release.checks import ROW, derived_columns
 from schemas import TableSchema

@@ -14,7 +14,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from communitybench.errors import ReleaseError  # noqa: F401 (raised here; importers use this name)
+from communitybench.errors import ReleaseError
 
 # v2: estimators per source in card and stats; v3: eval/ files, baselines.json, shortcut audit
 RELEASE_VERSION = "release_v3"

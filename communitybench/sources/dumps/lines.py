@@ -115,7 +115,8 @@ def prefetch(iterator: Iterator, depth: int = 2) -> Iterator:
 
 
 def _screened_chunks(stream, max_line_bytes: int) -> Iterator[LineBatch]:
-    """Read ~CHUNK_BYTES at a time, cut at the last newline, screen each chunk.
+    """Read FIRST_CHUNK_BYTES, then ~CHUNK_BYTES at a time; cut at the last newline, screen each
+    chunk.
 
     Each chunk is decompressed straight into its own buffer (``readinto``), which becomes the
     Arrow data buffer: the only copy is the partial line carried over to the next chunk.

@@ -42,7 +42,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from communitybench.errors import CredentialsError  # noqa: F401 (raised here; importers use this name)
+from communitybench.errors import CredentialsError
 
 log = logging.getLogger(__name__)
 

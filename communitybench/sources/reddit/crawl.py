@@ -25,7 +25,7 @@ from prawcore.exceptions import OAuthException
 from tqdm import tqdm
 
 import warehouse
-from communitybench.errors import CrawlAborted  # noqa: F401 (raised here; importers use this name)
+from communitybench.errors import CrawlAborted
 from communitybench.sources.reddit import store
 from communitybench.sources.reddit.client import (
     CredentialsError,
